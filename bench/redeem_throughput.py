@@ -1,0 +1,41 @@
+"""Redemption throughput and latency under gunicorn on PostgreSQL + Redis, 32 concurrent cashiers over
+1,000 cards, next to the same server's trivial JSON endpoint; then one worker's resident memory.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from bench.support import CARD_SECRET, fresh_database, gunicorn, rss_mb, seed_cards, wrk
+
+CARDS = 1000
+CONNECTIONS = 32
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+HERE = os.path.dirname(__file__)
+
+
+def run() -> list[dict]:
+    with fresh_database() as url:
+        counter = seed_cards(url, CARDS, principal_fen=10_000_000)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as cards_file:
+            cards_file.write("\n".join(counter.card_nos))
+        with gunicorn(url) as (base, workers):
+            wrk(base + "/api/v1/ping", connections=CONNECTIONS, seconds=2)  # warm up
+            baseline = wrk(base + "/api/v1/ping", connections=CONNECTIONS, seconds=SECONDS)
+            env = {"BENCH_TOKEN": counter.token, "BENCH_STORE_ID": str(counter.store_id),
+                   "BENCH_SECRET": CARD_SECRET, "BENCH_CARDS": cards_file.name}
+            redeem = wrk(base + "/api/v1/merchant/redeem", connections=CONNECTIONS, seconds=SECONDS,
+                         script=os.path.join(HERE, "redeem.lua"), env=env)
+            memory = max(rss_mb(pid) for pid in workers)
+    if redeem.non_2xx:
+        raise RuntimeError(f"{redeem.non_2xx} redemptions failed during the benchmark")
+    return [
+        {"name": f"redeem, {CONNECTIONS} clients, {CARDS} cards (gunicorn 4×4, PostgreSQL, Redis)",
+         "figure": f"{redeem.requests_per_second:,.0f} req/s; p50 {redeem.p50_ms:.1f} ms, p99 {redeem.p99_ms:.1f} ms",
+         "baseline": f"GET /api/v1/ping {baseline.requests_per_second:,.0f} req/s, p99 {baseline.p99_ms:.1f} ms",
+         "ratio": f"{redeem.requests_per_second / baseline.requests_per_second:.2f}",
+         "target": "ratio ≥ 0.5, p99 ≤ 50 ms"},
+        {"name": "largest worker's resident memory after the run",
+         "figure": f"{memory:.0f} MB", "baseline": "—", "ratio": "—", "target": "≤ 150 MB"},
+    ]

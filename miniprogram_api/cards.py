@@ -1,0 +1,58 @@
+"""Mini-program: bind a card from a redemption code, and reveal a card's number and secret."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from server.auth import PrincipalKind, current_principal, require
+from server.cards.serializers import serialize_card
+from server.cards.services import reveal_secret
+from server.db import db
+from server.errors import CodeInvalid
+from server.extensions import get_redis
+from server.issuance.codes import bind_code
+from server.issuance.schemas import BindCodeSchema
+from server.ledger.models import ActorType
+from server.ratelimit import FailureLimit, throttle
+from server.schemas import Blueprint
+from server.web import client_ip
+
+blueprint = Blueprint("mp_cards", __name__, url_prefix="/api/v1/mp/cards", description="小程序：我的卡")
+
+#: Wrong codes a consumer may try per 10 minutes; codes have ~79 bits, so this only stops scripted guessing.
+BIND_FAILURES_PER_CONSUMER = FailureLimit("bind:consumer", limit=5, window_seconds=600)
+#: Per address, looser: many phones share a carrier's address, but one address cycling accounts is caught.
+BIND_FAILURES_PER_IP = FailureLimit("bind:ip", limit=30, window_seconds=600)
+#: Reveals per consumer per hour.
+REVEALS_PER_HOUR = 10
+
+
+@blueprint.route("/bind", methods=["POST"])
+@require(PrincipalKind.CONSUMER)
+@blueprint.arguments(BindCodeSchema)
+def bind(body):
+    """201 card; one uniform 422 CODE_INVALID; 429 with Retry-After after 5 failures in 10 minutes."""
+    consumer_id, redis = current_principal().id, get_redis()
+    subjects = {BIND_FAILURES_PER_CONSUMER: str(consumer_id), BIND_FAILURES_PER_IP: client_ip()}
+    for limit, subject in subjects.items():
+        limit.check(redis, subject)
+    try:
+        card, offer = bind_code(db.session, current_app.config, code=body["code"], consumer_id=consumer_id,
+                                actor_type=ActorType.CONSUMER, actor_id=consumer_id)
+    except CodeInvalid:
+        for limit, subject in subjects.items():
+            limit.record_failure(redis, subject)
+        raise
+    return jsonify(serialize_card(card, offer.product, offer.merchant)), 201
+
+
+@blueprint.route("/<int:card_id>/reveal", methods=["POST"])
+@require(PrincipalKind.CONSUMER)
+def reveal(card_id: int):
+    """The owner's card number and secret (another consumer's card is 404); throttled and audited."""
+    consumer_id = current_principal().id
+    throttle(get_redis(), f"reveal:{consumer_id}", limit=REVEALS_PER_HOUR, window_seconds=3600)
+    secret = reveal_secret(db.session, current_app.config, card_id=card_id, consumer_id=consumer_id, ip=client_ip())
+    response = jsonify(secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,140 @@
+"""Kabao: virtual member cards for WeChat mini-programs."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import flask_smorest
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server.config import INSTANCE_DIR, load_config
+from server.db import db as database
+from server.extensions import migrate, redis_connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: enforce foreign keys, and let readers run beside a writer (WAL)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _import_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees the whole schema."""
+    import server.audit.models
+    import server.cards.models
+    import server.consumers.models
+    import server.idempotency
+    import server.issuance.models
+    import server.ledger.models
+    import server.merchants.models
+    import server.notifications.models
+    import server.payments.models
+    import server.platform.models
+    import server.products.models
+    import server.redemption.models
+    import server.reports.models  # noqa: F401
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(config))
+    app.config.update(
+        API_TITLE="Kabao API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        INSTANCE_DIR.mkdir(exist_ok=True)
+
+    _import_models()
+    database.init_app(app)
+    migrate.init_app(app, database, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    redis_connection.init_app(app)
+    api = flask_smorest.Api(app)
+    app.extensions["kabao_api"] = api
+
+    from server.cards.face_views import blueprint as faces_blueprint
+    from server.health import blueprint as health_blueprint
+
+    app.register_blueprint(health_blueprint)
+    app.register_blueprint(faces_blueprint)
+    if app.config["WECHAT_SIMULATOR"]:
+        _mount_wechat_simulator(app)
+    for blueprint in _api_blueprints():
+        api.register_blueprint(blueprint)
+
+    from server.console import init_console
+
+    init_console(app)  # merchant (/console) and platform (/platform) web console, with CSRF
+
+    from server.web import register_error_handlers, register_transaction_boundary
+
+    register_error_handlers(app)  # after Api(app), so ours replace flask-smorest's handlers
+    register_transaction_boundary(app)
+
+    from server import cli
+
+    cli.register(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+    return app
+
+
+def _api_blueprints() -> list[flask_smorest.Blueprint]:
+    """The JSON API, one blueprint per domain (merchant, platform and mini-program views)."""
+    from miniprogram_api.auth import blueprint as mp_auth_api
+    from miniprogram_api.batches import blueprint as mp_batches_api
+    from miniprogram_api.cards import blueprint as mp_cards_api
+    from miniprogram_api.purchases import blueprint as mp_purchases_api
+    from miniprogram_api.wallet import blueprint as mp_wallet_api
+    from server.issuance.views import blueprint as issuance_api
+    from server.merchants.views import blueprint as merchant_api
+    from server.payments.views import callbacks as wechat_callbacks_api
+    from server.payments.views import orders as mp_orders_api
+    from server.platform.views import blueprint as platform_api
+    from server.products.views import blueprint as products_api
+    from server.redemption.views import blueprint as redemption_api
+    from server.reports.views import blueprint as reports_api
+
+    return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
+            redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
+            mp_wallet_api]
+
+
+def _mount_wechat_simulator(app: Flask) -> None:
+    """Serve the local WeChat and point the WeChat adapters at it (config refuses it in production)."""
+    from flask import current_app
+
+    from server.extensions import get_redis
+    from server.wechat import WeChatSettings
+    from server.wechat.simulator import URL_PREFIX, create_simulator_blueprint, simulator_config
+
+    app.config.update(simulator_config(app.config["PUBLIC_BASE_URL"], app.config))
+    app.register_blueprint(
+        create_simulator_blueprint(lambda: WeChatSettings.from_config(current_app.config), get_redis),
+        url_prefix=URL_PREFIX,
+    )

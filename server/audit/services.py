@@ -1,0 +1,36 @@
+"""Writing audit entries from domain services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.audit.models import AuditEntry
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor_type: str,
+    actor_id: int | None,
+    merchant_id: int | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Add an audit entry to the caller's transaction (it commits or rolls back with the action)."""
+    entry = AuditEntry(
+        action=action,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        merchant_id=merchant_id,
+        target_type=target_type,
+        target_id=target_id,
+        detail=detail or {},
+        ip=ip,
+    )
+    session.add(entry)
+    return entry

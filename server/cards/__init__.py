@@ -1,0 +1,1 @@
+"""Member cards: card faces, dynamic QR codes and the card lifecycle."""

@@ -1,0 +1,86 @@
+"""A consumer's refund (退款) of a card's unused value.
+
+Within 7 days of purchase with nothing used, the whole principal comes back with no fee (SPC
+法释〔2025〕4号 Art. 14). Otherwise the remaining principal comes back less the product's fee
+percent (rounded in the consumer's favour), and the remaining bonus is forfeited (Art. 18–21: the
+consumer never pays more than the prepayment). A count card's remaining principal is already pro
+rata by remaining uses, because each use recognised its share. Only money paid through WeChat can go
+back through WeChat; principal that came free (a claim or a code) is forfeited, not paid out.
+
+One journal empties the card: principal → refunds (what is paid back) + revenue (the fee) +
+promotion (free principal); bonus → promotion; uses → uses issuance. WeChat refunds follow against
+the card's paid orders, newest first (server/payments/refunds.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from server.audit.services import record
+from server.cards.models import CardStatus
+from server.cards.services import owned_card
+from server.errors import NotRefundable
+from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
+from server.ledger.models import ActorType, JournalKind
+from server.ledger.services import Posting, lock_cards, post_journal
+from server.payments.models import OrderStatus, PaymentOrder, Refund
+from server.payments.refunds import refund_card_payments
+from server.products.models import CardKind, CardProduct
+from server.products.validation import COOLING_OFF_DAYS
+from server.redemption.models import Redemption, RedemptionStatus
+from server.wechat import PaymentGateway, new_out_trade_no
+
+REFUNDABLE_STATUSES = frozenset({CardStatus.ACTIVE, CardStatus.EXPIRED, CardStatus.FROZEN})
+
+
+def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, reason: str,
+                now: datetime) -> Refund:
+    card = owned_card(session, card_id, consumer_id)
+    card = lock_cards(session, [card.id])[card.id]
+    product = session.get(CardProduct, card.product_id)
+    if card.status not in REFUNDABLE_STATUSES:
+        raise NotRefundable("该卡当前状态不可退款", details={"status": card.status})
+    if not CardKind(product.kind).prepaid or not (product.refund_rule or {}).get("allowed"):
+        raise NotRefundable()
+    used = session.scalar(select(exists().where(Redemption.card_id == card.id,
+                                                Redemption.status == RedemptionStatus.COMPLETED)))
+    cooling_off = not used and now - card.created_at <= timedelta(days=COOLING_OFF_DAYS)
+    paid = session.scalar(select(func.coalesce(func.sum(PaymentOrder.amount_fen - PaymentOrder.refunded_fen), 0))
+                          .where(PaymentOrder.card_id == card.id, PaymentOrder.status == OrderStatus.PAID))
+    refundable = min(card.principal_fen, int(paid))
+    if refundable <= 0:
+        raise NotRefundable("该卡没有可退回的已付金额")
+    fee = 0 if cooling_off else refundable * int((product.refund_rule or {}).get("fee_percent") or 0) // 100
+    refund = Refund(merchant_id=card.merchant_id, card_id=card.id, consumer_id=consumer_id,
+                    refund_no=new_out_trade_no("F"), refund_fen=refundable - fee, fee_fen=fee,
+                    forfeited_bonus_fen=card.bonus_fen, reason=reason)
+    session.add(refund)
+    session.flush()
+    m = card.merchant_id
+    legs = [
+        (CardBucket.PRINCIPAL, MerchantAccount.REFUNDS, refund.refund_fen),
+        (CardBucket.PRINCIPAL, MerchantAccount.REVENUE, fee),
+        (CardBucket.PRINCIPAL, MerchantAccount.PROMOTION, card.principal_fen - refundable),
+        (CardBucket.BONUS, MerchantAccount.PROMOTION, card.bonus_fen),
+        (CardBucket.USES, MerchantAccount.USES_ISSUANCE, card.uses_remaining),
+    ]
+    postings = []
+    for bucket, counterpart, amount in legs:
+        if amount:
+            postings += [Posting(card_account(card.id, bucket), -amount), Posting(merchant_account(m, counterpart),
+                                                                                  amount)]
+    journal = post_journal(session, merchant_id=m, kind=JournalKind.REFUND, postings=postings,
+                           actor_type=ActorType.CONSUMER, actor_id=consumer_id, ref_type="refund", ref_id=refund.id,
+                           idempotency_key=f"refund:{refund.refund_no}")
+    refund.journal_id = journal.id
+    card.status = CardStatus.REFUNDED
+    if refund.refund_fen:
+        refund_card_payments(session, gateway, refund=refund, amount_fen=refund.refund_fen)
+    record(session, action="card.refund", actor_type="consumer", actor_id=consumer_id, merchant_id=m,
+           target_type="card", target_id=card.id,
+           detail={"refund_no": refund.refund_no, "refund_fen": refund.refund_fen, "fee_fen": fee,
+                   "forfeited_bonus_fen": refund.forfeited_bonus_fen, "cooling_off": cooling_off})
+    return refund

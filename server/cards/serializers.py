@@ -1,0 +1,42 @@
+"""The card as API.md shows it to its holder, shared by every consumer endpoint that returns a card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.cards.faces import card_face_url
+from server.cards.models import Card
+from server.merchants.models import Merchant
+from server.products.models import CardProduct
+from server.products.services import product_fields
+from server.timeutil import iso
+
+
+def mask_card_no(card_no: str) -> str:
+    """First and last four digits only (``6201 **** **** 1234``), whatever the length."""
+    return f"{card_no[:4]} **** **** {card_no[-4:]}"
+
+
+def product_summary(product: CardProduct) -> dict[str, Any]:
+    """What a consumer may know about a product: its id and API fields (terms, validity, refund rule, …)."""
+    return {"product_id": product.id, **product_fields(product)}
+
+
+def serialize_card(card: Card, product: CardProduct, merchant: Merchant) -> dict[str, Any]:
+    return {
+        "card_id": card.id,
+        "card_no_masked": mask_card_no(card.card_no),
+        "merchant": {"merchant_id": merchant.id, "name": merchant.name},
+        "product": product_summary(product),
+        "status": card.status,
+        "balance_fen": card.balance_fen,
+        "principal_fen": card.principal_fen,
+        "bonus_fen": card.bonus_fen,
+        "remaining_uses": card.uses_remaining,
+        "points": card.points,
+        "expires_at": iso(card.expires_at),
+        "transferable": product.transferable,
+        "face_image_url": card_face_url(card.id),
+        "batch_id": card.batch_id,
+        "activated_at": iso(card.activated_at),
+    }

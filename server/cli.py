@@ -1,0 +1,81 @@
+"""Operator commands: ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from server.db import db
+
+
+def register(app: Flask) -> None:
+    from server.payments import cli as payments_cli
+
+    payments_cli.register(app)
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def create_admin(username: str, password: str) -> None:
+        """Create a platform admin (or reset their password)."""
+        from server.auth import hash_password
+        from server.platform.models import PlatformAdmin
+
+        if len(password) < 8:
+            raise click.BadParameter("password must be at least 8 characters", param_hint="--password")
+        admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.username == username))
+        if admin is None:
+            admin = PlatformAdmin(username=username, password_hash=hash_password(password))
+            db.session.add(admin)
+            verb = "created"
+        else:
+            admin.password_hash = hash_password(password)
+            verb = "password reset for"
+        db.session.commit()
+        click.echo(f"platform admin {verb}: {username}")
+
+    @app.cli.command("verify-ledger")
+    def verify_ledger_command() -> None:
+        """Recompute every card's balances from the ledger; exit 1 listing any drift."""
+        from server.ledger.services import verify_ledger
+
+        drifts = verify_ledger(db.session)
+        if not drifts:
+            click.echo("ledger ok: every journal balances and every card matches its entries")
+            return
+        for drift in drifts:
+            click.echo(f"DRIFT {drift.kind} {drift.ref_id}: {drift.detail}", err=True)
+        click.echo(f"{len(drifts)} problem(s) found", err=True)
+        sys.exit(1)
+
+    @app.cli.command("purge-idempotency")
+    def purge_idempotency() -> None:
+        """Delete idempotency records past their retention (run daily)."""
+        from server.idempotency import purge_expired
+
+        removed = purge_expired(db.session, current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
+        db.session.commit()
+        click.echo(f"removed {removed} idempotency record(s)")
+
+    @app.cli.command("expire-cards")
+    def expire_cards_command() -> None:
+        """Expire cards past their validity (run daily). Prepaid balances stay reactivatable."""
+        from server.cards.expiry import expire_cards
+        from server.db import utcnow
+
+        report = expire_cards(db.session, utcnow())
+        db.session.commit()
+        click.echo(f"expired {report.cards_expired} card(s); {report.points_lapsed} point(s) lapsed")
+
+    @app.cli.command("demo")
+    def demo() -> None:
+        """Load the demo data (safe to run again) and print the logins."""
+        from server.demo import load_demo
+        from server.extensions import get_redis
+
+        for line in load_demo(db.session, current_app.config, get_redis()):
+            click.echo(line)
+        db.session.commit()

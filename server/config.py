@@ -1,0 +1,91 @@
+"""Configuration from the environment (the variables of API.md), overridable per app instance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+#: Development-only secret; refused when APP_ENV=production.
+_DEV_SECRET = "kabao-dev-secret-change-me"
+
+
+def database_uri(url: str | None) -> str:
+    """Map ``postgresql://`` onto the psycopg 3 driver; default to a SQLite file under instance/."""
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'kabao.sqlite3'}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read every setting from the environment, then apply ``overrides`` (tests, tools)."""
+    env = os.environ
+    config: dict[str, Any] = {
+        "APP_ENV": env.get("APP_ENV", "development"),
+        "SECRET_KEY": env.get("SECRET_KEY", _DEV_SECRET),
+        "DATABASE_URL": env.get("DATABASE_URL"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "WECHAT_SIMULATOR": _flag(env.get("WECHAT_SIMULATOR")),
+        "WECHAT_APPID": env.get("WECHAT_APPID", "wxkabaodemo0000001"),
+        "WECHAT_SECRET": env.get("WECHAT_SECRET", "kabao-demo-app-secret"),
+        "WECHAT_MCH_ID": env.get("WECHAT_MCH_ID", "1900000001"),
+        "WECHAT_PAY_KEY": env.get("WECHAT_PAY_KEY", "kabaodemopaykey0000000000000000k"),
+        "WECHAT_API_BASE_URL": env.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/"),
+        "WECHAT_PAY_BASE_URL": env.get("WECHAT_PAY_BASE_URL", "https://api.mch.weixin.qq.com/"),
+        "WECHAT_PAY_CERT_PATH": env.get("WECHAT_PAY_CERT_PATH"),
+        "WECHAT_PAY_KEY_PATH": env.get("WECHAT_PAY_KEY_PATH"),
+        "WECHAT_HTTP_TIMEOUT": float(env.get("WECHAT_HTTP_TIMEOUT", "10")),
+        #: Subscribe-message template ids (empty: the message is recorded as failed, never sent).
+        "WECHAT_TEMPLATE_REDEMPTION": env.get("WECHAT_TEMPLATE_REDEMPTION", ""),
+        "WECHAT_TEMPLATE_TOP_UP": env.get("WECHAT_TEMPLATE_TOP_UP", ""),
+        #: Send queued subscribe messages from a background thread right after each commit;
+        #: off leaves them to `flask --app wsgi send-notifications`.
+        "NOTIFICATIONS_AFTER_COMMIT": _flag(env.get("NOTIFICATIONS_AFTER_COMMIT", "1")),
+        #: Lifetime of bearer tokens of every principal kind.
+        "TOKEN_TTL_SECONDS": int(env.get("TOKEN_TTL_SECONDS", str(7 * 24 * 3600))),
+        #: Idempotency records are kept at least this long (API.md: ≥ 24 hours).
+        "IDEMPOTENCY_RETENTION_HOURS": int(env.get("IDEMPOTENCY_RETENTION_HOURS", "48")),
+        #: Fernet key for card secrets and WeChat session keys; derived from SECRET_KEY when unset.
+        "DATA_ENCRYPTION_KEY": env.get("DATA_ENCRYPTION_KEY"),
+        #: How long after a redemption a manager may still reverse it.
+        "REVERSAL_WINDOW_HOURS": int(env.get("REVERSAL_WINDOW_HOURS", "48")),
+        #: Where uploaded qualification images are kept (default: instance/uploads).
+        "UPLOAD_DIR": env.get("UPLOAD_DIR"),
+        #: HMAC key for redemption codes; derived from SECRET_KEY when unset.
+        "CODE_HASH_KEY": env.get("CODE_HASH_KEY"),
+    }
+    config.update(overrides or {})
+    config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    _check_production(config)
+    return config
+
+
+def _engine_options(uri: str) -> dict[str, Any]:
+    if uri.startswith("sqlite"):
+        # Writers wait for each other instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def _check_production(config: Mapping[str, Any]) -> None:
+    """Refuse settings that are only safe on a developer's machine."""
+    if config["APP_ENV"] != "production":
+        return
+    if config["SECRET_KEY"] == _DEV_SECRET:
+        raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+    if config["WECHAT_SIMULATOR"]:
+        raise RuntimeError("WECHAT_SIMULATOR=1 is refused when APP_ENV=production")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        raise RuntimeError("APP_ENV=production needs DATABASE_URL pointing at PostgreSQL")

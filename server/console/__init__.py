@@ -1,0 +1,44 @@
+"""Web console: merchants at /console, platform operators at /platform.
+
+Server-rendered Jinja pages over the same domain services as the JSON API; the console has no
+business rules of its own. Sessions are cookies naming server-side sessions (auth.py); every form
+post carries a CSRF token (Flask-WTF).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def init_console(app: Flask) -> None:
+    """Register the console blueprints with their CSRF protection, session cookie flags and filters.
+
+    CSRF is checked only on the console's own blueprints (``csrf.protect()`` before each of their
+    requests), not app-wide: the JSON API and WeChat's callbacks authenticate without cookies, and
+    a blueprint added later must not start refusing their posts."""
+    from server.cards.faces import product_face_url
+    from server.console import filters, merchant_views, platform_views
+    from server.console.auth import SESSION_SECONDS, permitted
+
+    for pages_module in ("issuance_views", "counter_views", "report_views"):
+        import_module(f"server.console.{pages_module}")  # their pages join the merchant console's blueprint
+
+    app.config.update(
+        SESSION_COOKIE_NAME="kabao_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["APP_ENV"] == "production",
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=SESSION_SECONDS,
+    )
+    csrf.init_app(app)
+    filters.register(app)
+    for template_global in (permitted, product_face_url, merchant_views.can_happen):
+        app.add_template_global(template_global)
+    app.register_blueprint(merchant_views.blueprint)
+    app.register_blueprint(platform_views.blueprint)

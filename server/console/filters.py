@@ -1,0 +1,96 @@
+"""Jinja filters of the console: money from integer fen, Asia/Shanghai times, Chinese labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from jinja2 import Undefined
+
+from server.timeutil import SHANGHAI
+
+#: Chinese names of the enumerations shown in the console; unknown values are shown as they are.
+LABELS: dict[str, dict[str, str]] = {
+    "product_status": {
+        "draft": "草稿", "pending_review": "待审核", "approved": "审核通过", "rejected": "已驳回",
+        "published": "已发布", "retired": "已下架",
+    },
+    "merchant_status": {
+        "pending_review": "待审核", "approved": "已通过", "rejected": "已驳回", "suspended": "已暂停",
+    },
+    "merchant_kind": {"chain": "连锁", "individual": "个体", "ecommerce": "电商"},
+    "card_kind": {"stored_value": "储值卡", "count": "次卡", "points": "积分卡", "discount": "折扣卡"},
+    "role": {"owner": "店主", "manager": "店长", "cashier": "收银员", "finance": "财务", "operations": "运营"},
+    "document_kind": {"business_license": "营业执照", "legal_person_id": "法人身份证"},
+    "validity_type": {"permanent": "永久有效", "fixed": "固定日期", "relative": "激活后若干天"},
+    "deduction_order": {
+        "proportional": "本金与赠送按比例扣减", "bonus_first": "先扣赠送金额", "principal_first": "先扣本金",
+    },
+    "actor_type": {"staff": "员工", "admin": "平台", "consumer": "消费者", "system": "系统"},
+    "audit_action": {
+        "merchant.register": "商户注册", "merchant.approve": "商户审核通过", "merchant.reject": "商户审核驳回",
+        "merchant.document_upload": "上传资质文件", "store.create": "新建门店", "staff.create": "新建员工",
+        "product.create": "新建卡种", "product.update": "修改卡种", "product.submit": "提交卡种审核",
+        "product.approve": "卡种审核通过", "product.reject": "卡种审核驳回", "product.publish": "发布卡种",
+        "product.retire": "下架卡种",
+        "channel.create": "新建渠道", "batch.create": "新建发行批次", "batch.approve": "审批发行批次",
+        "codes.generate": "生成兑换码", "codes.void": "作废兑换码", "codes.bulk_bind": "批量绑定兑换码",
+        "redemption.create": "核销", "redemption.reverse": "冲正核销",
+        "card.reveal": "查看卡密", "card.reactivate": "重新激活卡", "card.refund": "申请退款",
+        "card.transfer_offer": "发起转赠", "card.transfer_accept": "接受转赠",
+    },
+    "channel_kind": {"miniprogram": "小程序", "offline": "线下地推", "partner": "合作门店", "ecommerce": "电商平台"},
+    "batch_status": {"pending_approval": "待审批", "active": "发行中", "paused": "已暂停", "closed": "已关闭"},
+    "issue_method": {"claim": "免费领取", "purchase": "购买", "code": "兑换码"},
+    #: What a batch's issued count means for its issue method.
+    "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换"},
+    "redemption_status": {"completed": "已核销", "reversed": "已冲正"},
+}
+
+
+def _split_fen(fen: int) -> tuple[str, int, int]:
+    """(sign, yuan, cents) with integer arithmetic only: money never touches a float."""
+    yuan, cents = divmod(abs(fen), 100)
+    return ("-" if fen < 0 else ""), yuan, cents
+
+
+def money(fen: int | None) -> str:
+    """Integer fen as the console shows money: ¥1,234.56 (empty for no amount)."""
+    if fen is None or isinstance(fen, Undefined):
+        return ""
+    sign, yuan, cents = _split_fen(fen)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def yuan_input(value: Any) -> str:
+    """The value of a yuan input: fen shown as yuan (1234 → 12.34); text the merchant typed, untouched."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        sign, yuan, cents = _split_fen(value)
+        return f"{sign}{yuan}.{cents:02d}"
+    return str(value)
+
+
+def shanghai_time(moment: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time, or an ISO 8601 time of an API answer, as people in China read it."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(SHANGHAI).strftime(pattern) if moment else ""
+
+
+def label(value: Any, group: str) -> str:
+    return LABELS[group].get(value, value) if value is not None else ""
+
+
+def site_path(url: str) -> str:
+    """The path of one of our own absolute URLs, so pages work under whatever host serves them."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def register(app: Flask) -> None:
+    for function in (money, yuan_input, shanghai_time, label, site_path):
+        app.add_template_filter(function)

@@ -1,0 +1,132 @@
+"""Platform console (/platform): admins review merchants (with their qualification images) and card
+products (with their validation results), and read the whole audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+
+from server.console import auth, pages
+from server.console.audit_log import audit_page
+from server.console.auth import ADMIN, platform_login_required
+from server.console.forms import load_form
+from server.db import db
+from server.merchants.models import Merchant, MerchantStatus
+from server.merchants.services import list_documents
+from server.merchants.views import document_storage
+from server.pagination import paginate
+from server.platform import services as platform
+from server.platform.models import PlatformAdmin
+from server.products import services as products
+from server.products.models import CardProduct, ProductStatus
+from server.products.schemas import ReviewSchema
+
+blueprint = Blueprint("platform_console", __name__, url_prefix="/platform")
+pages.install(blueprint, error_template="platform/error.html")
+
+PAGE_SIZE = 20
+
+
+@blueprint.context_processor
+def signed_in_admin() -> dict[str, Any]:
+    principal = g.get("principal")
+    return {"admin": db.session.get(PlatformAdmin, principal.id)} if principal is not None else {}
+
+
+def _status_filter(default: str) -> str | None:
+    """?status= of a review list: one status, or every status for "all"."""
+    status = request.args.get("status", default)
+    return None if status == "all" else status
+
+
+# --- signing in ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/login")
+def login() -> Response | str:
+    return auth.login_page(ADMIN, "platform/login.html")
+
+
+@blueprint.post("/login")
+@pages.shows_errors_on("platform_console.login")
+def login_submit() -> Response:
+    return auth.login_with_password(ADMIN, platform.authenticate_admin)
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    return auth.logout(ADMIN)
+
+
+@blueprint.get("/")
+@platform_login_required
+def home() -> Response:
+    return redirect(url_for(".merchants"))
+
+
+# --- merchants -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/merchants")
+@platform_login_required
+def merchants() -> str:
+    status = _status_filter(MerchantStatus.PENDING_REVIEW)
+    page = paginate(db.session, platform.merchants_by_status(status), Merchant.id, limit=PAGE_SIZE,
+                    cursor=request.args.get("cursor"), serialize=lambda merchant: merchant)
+    documents = {merchant.id: list_documents(db.session, merchant.id) for merchant in page["items"]}
+    return render_template("platform/merchants.html", page=page, status=status, documents=documents,
+                           statuses=list(MerchantStatus), reviewable=platform.REVIEWABLE)
+
+
+@blueprint.post("/merchants/<int:merchant_id>/review")
+@pages.shows_errors_on("platform_console.merchants")
+@platform_login_required
+def review_merchant(merchant_id: int) -> Response:
+    form = load_form(ReviewSchema(), request.form)
+    merchant = platform.review_merchant(db.session, g.principal.id, merchant_id, form["decision"], form["comment"])
+    flash(f"商户「{merchant.name}」{'已通过审核' if form['decision'] == 'approve' else '已驳回'}")
+    return redirect(url_for(".merchants"), code=303)
+
+
+@blueprint.get("/documents/<int:document_id>")
+@platform_login_required
+def document(document_id: int) -> Response:
+    """A qualification image, streamed for the reviewer's eyes only."""
+    row, data = platform.document_file(db.session, document_storage(), document_id)
+    return Response(data, content_type=row.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+# --- card products -------------------------------------------------------------------------------
+
+
+@blueprint.get("/products")
+@platform_login_required
+def product_list() -> str:
+    status = _status_filter(ProductStatus.PENDING_REVIEW)
+    page = paginate(db.session, products.list_products(db.session, None, status), CardProduct.id, limit=PAGE_SIZE,
+                    cursor=request.args.get("cursor"), serialize=lambda product: product)
+    merchant_ids = {product.merchant_id for product in page["items"]}
+    merchant_names = {m.id: m.name for m in db.session.scalars(
+        platform.merchants_by_status(None).where(Merchant.id.in_(merchant_ids)))}
+    return render_template("platform/products.html", page=page, status=status, merchant_names=merchant_names,
+                           statuses=list(ProductStatus), fields_of=products.product_fields)
+
+
+@blueprint.post("/products/<int:product_id>/review")
+@pages.shows_errors_on("platform_console.product_list")
+@platform_login_required
+def review_product(product_id: int) -> Response:
+    form = load_form(ReviewSchema(), request.form)
+    product = products.review_product(db.session, g.principal.id, product_id, form["decision"], form["comment"])
+    flash(f"卡种「{product.name}」{'已通过审核' if form['decision'] == 'approve' else '已驳回'}")
+    return redirect(url_for(".product_list"), code=303)
+
+
+# --- audit log -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/audit")
+@platform_login_required
+def audit() -> str:
+    return render_template("platform/audit.html", page=audit_page(None, request.args.get("cursor")))

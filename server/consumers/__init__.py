@@ -1,0 +1,1 @@
+"""Consumers: WeChat users who hold cards."""

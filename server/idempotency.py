@@ -1,0 +1,136 @@
+"""Idempotency keys for money-moving endpoints, exactly as API.md specifies.
+
+The first request with a key inserts a record before doing anything else; a concurrent duplicate
+blocks on the unique constraint until the first commits, then replays its stored response. So
+two requests with one key can never both take effect — the database decides, not a race.
+Only successful responses are stored: an error rolled everything back, so a retry is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, current_app, request
+from sqlalchemy import String, Text, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from server.auth import current_principal
+from server.db import BigId, IntPK, db, utcnow
+from server.errors import IdempotencyConflict, ValidationError
+from server.models_support import CreatedAt
+
+HEADER = "Idempotency-Key"
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+class IdempotencyRecord(CreatedAt, db.Model):
+    """A money-moving request already answered, keyed per principal."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal_kind", "principal_id", "key"),)
+
+    id: Mapped[IntPK]
+    #: The staff member's merchant (NULL for consumers, whose keys span merchants).
+    merchant_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    #: consumer, staff or admin.
+    principal_kind: Mapped[str] = mapped_column(String(20))
+    #: Id of the principal who sent the key.
+    principal_id: Mapped[int] = mapped_column(BigId)
+    #: The client's Idempotency-Key.
+    key: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of method, path and canonical body: a different request under one key is a conflict.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    #: HTTP status of the original response.
+    status_code: Mapped[int | None]
+    #: Body of the original response.
+    response_body: Mapped[str | None] = mapped_column(Text)
+    #: Content type of the original response.
+    content_type: Mapped[str | None] = mapped_column(String(100))
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """Hash of the request; JSON bodies are canonicalised so key order and spacing don't matter."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict()
+    response = Response(record.response_body, status=record.status_code, content_type=record.content_type)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _find(session: Session, kind: str, principal_id: int, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.principal_kind == kind,
+            IdempotencyRecord.principal_id == principal_id,
+            IdempotencyRecord.key == key,
+        )
+    )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def idempotent(view: F) -> F:
+    """Require an Idempotency-Key and answer repeats with the original response.
+
+    Goes after ``require(...)`` (it needs the principal) and before the request boundary's commit,
+    which stores the record together with the request's effects.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER, "")
+        if not _VALID_KEY.match(key):
+            raise ValidationError({HEADER: "需要 1–64 个可打印字符的幂等键"})
+        principal = current_principal()
+        session = db.session
+        fingerprint = request_fingerprint(request.method, request.path, request.get_data())
+
+        record = IdempotencyRecord(
+            merchant_id=principal.merchant_id,
+            principal_kind=principal.kind,
+            principal_id=principal.id,
+            key=key,
+            request_hash=fingerprint,
+        )
+        session.add(record)
+        try:
+            # Insert first: a repeat fails here at once, a concurrent twin waits for the first to commit.
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            winner = _find(session, principal.kind, principal.id, key)
+            if winner is None or winner.status_code is None:  # the first request failed meanwhile
+                raise IdempotencyConflict("同一幂等键的请求正在处理，请稍后重试") from None
+            return _replay(winner, fingerprint)
+
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code < 400:
+            record.status_code = response.status_code
+            record.response_body = response.get_data(as_text=True)
+            record.content_type = response.content_type  # stored by the request boundary's commit
+        return response
+
+    return wrapper  # type: ignore[return-value]
+
+
+def purge_expired(session: Session, retention_hours: int, now: datetime | None = None) -> int:
+    """Delete records older than the retention period (kept ≥ 24 h per API.md)."""
+    cutoff = (now or utcnow()) - timedelta(hours=max(retention_hours, 24))
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0

@@ -1,0 +1,1 @@
+"""Issuance: channels, batches with dual approval, redemption codes."""

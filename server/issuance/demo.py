@@ -1,0 +1,91 @@
+"""Demo issuance: a channel and active claim, purchase and code batches of the demo merchant; safe to load twice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth import Principal, PrincipalKind
+from server.issuance.codes import generate_codes
+from server.issuance.models import Batch, BatchStatus, Channel, ChannelKind, IssueMethod
+from server.issuance.services import approve_batch, create_batch, create_channel
+from server.merchants.models import Merchant, Staff, StaffRole
+from server.money import yuan
+from server.products.models import CardProduct, ProductStatus
+from server.products.services import create_product
+
+CHANNEL = {"name": "小程序", "kind": ChannelKind.MINIPROGRAM, "allow_coupon_stacking": True, "cost_per_card_fen": 500}
+#: template code → overrides of the demo product made from it.
+PRODUCTS: dict[str, dict[str, Any]] = {
+    "cafe_points": {},
+    "bakery_stored_value": {"name": "100元储值卡", "face_value_fen": 10000},
+    "hair_salon_count": {},
+}
+#: (batch name, template code, issue method, price = face value?, quantity, per-user limit, approved?)
+BATCHES = [
+    ("开业免费领积分卡", "cafe_points", IssueMethod.CLAIM, False, 1000, 1, True),
+    ("100元储值卡 在线购买", "bakery_stored_value", IssueMethod.PURCHASE, True, 500, 5, True),
+    ("100元储值卡 礼品兑换码", "bakery_stored_value", IssueMethod.CODE, False, 200, None, True),
+    # Left for operations and finance to approve in the console.
+    ("洗剪吹次卡 会员专享", "hair_salon_count", IssueMethod.PURCHASE, True, 100, 2, False),
+]
+#: Codes printed once, when the code batch is first created, so binding can be tried at once.
+DEMO_CODES = 3
+
+
+def _staff(session: Session, merchant: Merchant, role: StaffRole) -> Principal:
+    staff = session.scalars(
+        select(Staff).where(Staff.merchant_id == merchant.id, Staff.role == role).order_by(Staff.id)
+    ).first()
+    if staff is None:
+        raise RuntimeError(f"the demo merchant needs a {role.value} to load its batches")
+    return Principal(PrincipalKind.STAFF, staff.id, merchant.id, staff.role, staff.store_id)
+
+
+def _published_product(session: Session, owner: Principal, template_code: str) -> CardProduct:
+    """The merchant's published product of this template with the demo name, created if missing."""
+    overrides = PRODUCTS[template_code]
+    found = session.scalars(select(CardProduct).where(
+        CardProduct.merchant_id == owner.merchant_id, CardProduct.template_code == template_code,
+        CardProduct.status == ProductStatus.PUBLISHED,
+    ).order_by(CardProduct.id)).all()
+    named = [p for p in found if "name" not in overrides or p.name == overrides["name"]]
+    if named:
+        return named[0]
+    product = create_product(session, owner, dict(overrides), template_code)
+    product.status = ProductStatus.PUBLISHED  # demo shortcut past platform review
+    session.flush()
+    return product
+
+
+def load_issuance_demo(session: Session, config: Mapping[str, Any], merchant: Merchant) -> list[str]:
+    """Create what is missing and describe every demo batch (plaintext codes only on first creation)."""
+    owner = _staff(session, merchant, StaffRole.OWNER)
+    channel = session.scalar(select(Channel).where(Channel.merchant_id == merchant.id,
+                                                   Channel.name == CHANNEL["name"]))
+    if channel is None:
+        channel = create_channel(session, owner, CHANNEL)
+    lines = []
+    for name, template_code, method, sold_at_face_value, quantity, per_user_limit, approved in BATCHES:
+        product = _published_product(session, owner, template_code)
+        batch = session.scalar(select(Batch).where(Batch.merchant_id == merchant.id, Batch.name == name))
+        codes: list[str] = []
+        if batch is None:
+            batch = create_batch(session, owner, {
+                "product_id": product.id, "channel_id": channel.id, "name": name, "quantity": quantity,
+                "price_fen": product.face_value_fen if sold_at_face_value else 0, "issue_method": method,
+                "per_user_limit": per_user_limit, "sale_start": None, "sale_end": None, "region_codes": [],
+            })
+            for role in (StaffRole.OPERATIONS, StaffRole.FINANCE):
+                if approved and batch.status != BatchStatus.ACTIVE:
+                    approve_batch(session, _staff(session, merchant, role), batch.id)
+            if method == IssueMethod.CODE:
+                codes = generate_codes(session, config, owner, batch.id, DEMO_CODES)
+        price = f"{yuan(batch.price_fen)} 元"
+        lines.append(f"  {method.value} batch {batch.id}: {name} ({price}, {batch.status})"
+                     f"  GET /api/v1/mp/batches/{batch.id}")
+        lines += [f"    redemption code (shown once): {code}  (POST /api/v1/mp/cards/bind)" for code in codes]
+    return lines

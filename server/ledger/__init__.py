@@ -1,0 +1,1 @@
+"""The double-entry ledger: the only way value on a card changes."""

@@ -1,0 +1,256 @@
+"""Posting journals, locking cards, and checking the cached balances against the entries.
+
+Every change of value goes through ``post_journal``: it refuses unbalanced journals, locks the
+cards it touches in primary-key order, refuses to drive a card balance negative, and updates the
+cached balances in the same transaction as the entries. It only flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, event, func, select
+from sqlalchemy.orm import Session
+
+from server.cards.models import Card
+from server.db import utcnow
+from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
+from server.ledger.accounts import BUCKET_COLUMN, CardBucket, account_unit, parse_account
+from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry, Unit
+
+_SHORTFALL_ERRORS = {Unit.FEN: InsufficientBalance, Unit.POINTS: InsufficientPoints, Unit.USES: InsufficientUses}
+
+
+class UnbalancedJournal(ValueError):
+    """A journal whose entries do not sum to zero per unit: a programming error, never booked."""
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One intended entry: ``amount`` units into ``account`` (negative: out of it)."""
+
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CardBalances:
+    principal_fen: int = 0
+    bonus_fen: int = 0
+    points: int = 0
+    uses_remaining: int = 0
+
+
+def check_balanced(postings: Sequence[Posting]) -> dict[str, Unit]:
+    """Validate postings and return each account's unit; raise UnbalancedJournal if they don't net to 0."""
+    if len(postings) < 2:
+        raise UnbalancedJournal("a journal needs at least two entries")
+    units: dict[str, Unit] = {}
+    totals: dict[Unit, int] = defaultdict(int)
+    for posting in postings:
+        if type(posting.amount) is not int or posting.amount == 0:
+            raise UnbalancedJournal(f"amount must be a non-zero integer: {posting!r}")
+        unit = units[posting.account] = account_unit(posting.account)
+        totals[unit] += posting.amount
+    unbalanced = {unit.value: total for unit, total in totals.items() if total}
+    if unbalanced:
+        raise UnbalancedJournal(f"entries do not sum to zero: {unbalanced}")
+    return units
+
+
+_LOCKED = "kabao_locked_cards"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: Any) -> None:
+    """Row locks last until the outermost transaction ends; so does our record of them."""
+    if transaction.parent is None:
+        session.info.pop(_LOCKED, None)
+
+
+def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
+    """Lock the cards' rows (``SELECT … FOR UPDATE``) in primary-key order, so lockers never deadlock.
+
+    The rows are re-read, so the balances seen afterwards are the committed ones. Cards this
+    transaction already locked are not read again: nobody else can have changed them.
+    """
+    wanted = set(card_ids)
+    locked: dict[int, Card] = session.info.setdefault(_LOCKED, {})
+    ids = sorted(wanted - locked.keys())
+    if ids:
+        stmt = (
+            select(Card).where(Card.id.in_(ids)).order_by(Card.id).with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        locked.update((card.id, card) for card in session.scalars(stmt))
+    missing = wanted - locked.keys()
+    if missing:
+        raise NotFound(f"卡不存在: {sorted(missing)}")
+    return {card_id: locked[card_id] for card_id in sorted(wanted)}
+
+
+def post_journal(
+    session: Session,
+    *,
+    merchant_id: int,
+    kind: JournalKind,
+    postings: Sequence[Posting],
+    actor_type: ActorType,
+    actor_id: int | None = None,
+    store_id: int | None = None,
+    ref_type: str | None = None,
+    ref_id: int | None = None,
+    idempotency_key: str | None = None,
+    reverses_journal_id: int | None = None,
+    memo: str | None = None,
+) -> Journal:
+    """Book one balanced journal and update the cached balances of the cards it touches."""
+    units = check_balanced(postings)
+    card_legs: list[tuple[Posting, int, CardBucket]] = []
+    for posting in postings:
+        owner, owner_id, name = parse_account(posting.account)
+        if owner == "merchant" and owner_id != merchant_id:
+            raise UnbalancedJournal(f"{posting.account} belongs to another merchant")
+        if owner == "card":
+            card_legs.append((posting, owner_id, CardBucket(name)))
+
+    cards = lock_cards(session, (card_id for _, card_id, _ in card_legs))
+    journal = Journal(
+        merchant_id=merchant_id,
+        kind=kind,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        store_id=store_id,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        idempotency_key=idempotency_key,
+        reverses_journal_id=reverses_journal_id,
+        memo=memo,
+    )
+    balance_after: dict[str, int] = {}
+    for posting, card_id, bucket in card_legs:
+        card = cards[card_id]
+        if card.merchant_id != merchant_id:
+            raise UnbalancedJournal(f"card {card_id} belongs to another merchant")
+        column = BUCKET_COLUMN[bucket]
+        new_balance = getattr(card, column) + posting.amount
+        if new_balance < 0:
+            raise _SHORTFALL_ERRORS[units[posting.account]](
+                details={"card_id": card_id, "available": getattr(card, column), "requested": -posting.amount}
+            )
+        setattr(card, column, new_balance)
+        balance_after[posting.account] = new_balance
+
+    now = utcnow()
+    journal.created_at = now
+    journal.entries = []
+    for posting in postings:
+        _, owner_id, bucket = parse_account(posting.account)
+        journal.entries.append(LedgerEntry(
+            merchant_id=merchant_id,
+            account=posting.account,
+            bucket=bucket,
+            kind=kind,
+            store_id=store_id,
+            card_id=owner_id if posting.account in balance_after else None,
+            unit=units[posting.account],
+            amount=posting.amount,
+            balance_after=balance_after.get(posting.account),
+            created_at=now,
+        ))
+    session.add(journal)
+    session.flush()
+    return journal
+
+
+def reverse_journal(
+    session: Session,
+    journal: Journal,
+    *,
+    actor_type: ActorType,
+    actor_id: int | None,
+    store_id: int | None = None,
+    ref_type: str | None = None,
+    ref_id: int | None = None,
+    idempotency_key: str | None = None,
+    memo: str | None = None,
+) -> Journal:
+    """Book the exact opposite of ``journal``; a journal can be reversed only once (unique constraint)."""
+    postings = [Posting(entry.account, -entry.amount) for entry in journal.entries]
+    return post_journal(
+        session,
+        merchant_id=journal.merchant_id,
+        kind=JournalKind.REVERSE,
+        postings=postings,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        store_id=store_id if store_id is not None else journal.store_id,
+        ref_type=ref_type or journal.ref_type,
+        ref_id=ref_id if ref_id is not None else journal.ref_id,
+        idempotency_key=idempotency_key,
+        reverses_journal_id=journal.id,
+        memo=memo,
+    )
+
+
+def _bucket_sums():
+    """Per-card SQL sums of each bucket's entries."""
+    return [
+        func.coalesce(func.sum(case((LedgerEntry.bucket == bucket.value, LedgerEntry.amount), else_=0)), 0)
+        .label(column)
+        for bucket, column in BUCKET_COLUMN.items()
+    ]
+
+
+def card_balances_from_ledger(session: Session, card_id: int) -> CardBalances:
+    """Recompute a card's balances from its entries alone (the truth the cache must match)."""
+    row = session.execute(select(*_bucket_sums()).where(LedgerEntry.card_id == card_id)).one()
+    return CardBalances(**{column: int(row._mapping[column]) for column in BUCKET_COLUMN.values()})
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One inconsistency found by ``verify_ledger``."""
+
+    kind: str  # "unbalanced_journal" or "card_balance"
+    ref_id: int
+    detail: str
+
+
+def verify_ledger(session: Session) -> list[Drift]:
+    """Check that every journal balances per unit and every card's cache equals its entries."""
+    drifts: list[Drift] = []
+    unbalanced = session.execute(
+        select(LedgerEntry.journal_id, LedgerEntry.unit, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.journal_id, LedgerEntry.unit)
+        .having(func.sum(LedgerEntry.amount) != 0)
+        .order_by(LedgerEntry.journal_id)
+    )
+    for journal_id, unit, total in unbalanced:
+        drifts.append(Drift("unbalanced_journal", journal_id, f"{unit} entries sum to {total}"))
+
+    sums = (
+        select(LedgerEntry.card_id, *_bucket_sums())
+        .where(LedgerEntry.card_id.is_not(None))
+        .group_by(LedgerEntry.card_id)
+        .subquery()
+    )
+    columns = list(BUCKET_COLUMN.values())
+    rows = session.execute(
+        select(Card.id, *(getattr(Card, c) for c in columns), *(func.coalesce(sums.c[c], 0) for c in columns))
+        .outerjoin(sums, sums.c.card_id == Card.id)
+        .order_by(Card.id)
+    )
+    for row in rows:
+        cached, ledger = row[1 : 1 + len(columns)], row[1 + len(columns) :]
+        mismatched = [
+            f"{column}: cached {c} ≠ ledger {int(s)}"
+            for column, c, s in zip(columns, cached, ledger, strict=True)
+            if c != int(s)
+        ]
+        if mismatched:
+            drifts.append(Drift("card_balance", row[0], "; ".join(mismatched)))
+    return drifts

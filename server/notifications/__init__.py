@@ -1,0 +1,1 @@
+"""Consumer notifications (WeChat subscribe messages) sent after commit through an outbox."""

@@ -1,0 +1,205 @@
+"""Subscribe messages through an outbox: queued inside the business transaction, sent after commit.
+
+A WeChat error can therefore never undo the business action — the credit or redemption is already
+committed when sending starts. Two senders drain the outbox:
+
+- right after any commit that queued a message, a background thread of this process (one per
+  app, so senders of one process never race; kicks that arrive while it runs make it go again);
+- ``flask --app wsgi send-notifications`` (once, or ``--loop``) for what a crash or a transient
+  WeChat error left pending.
+
+Across processes, PostgreSQL's ``FOR UPDATE SKIP LOCKED`` hands each message to one sender (SQLite,
+the one-process embedded default, has no row locks: there, do not run the CLI beside the server).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from server.consumers.models import Consumer
+from server.db import db, utcnow
+from server.money import yuan
+from server.notifications.models import OutboxMessage, OutboxStatus
+from server.payments.gateway import get_wechat_client
+from server.timeutil import SHANGHAI
+from server.wechat import SubscribeMessageError, send_subscribe_message
+from server.wechat.client import KabaoWeChatClient
+
+logger = logging.getLogger(__name__)
+
+
+class TemplateKey(StrEnum):
+    REDEMPTION = "redemption"
+    TOP_UP = "top_up"
+
+
+#: Config key holding the WeChat template id of each message kind.
+TEMPLATE_CONFIG_KEYS = {
+    TemplateKey.REDEMPTION: "WECHAT_TEMPLATE_REDEMPTION",
+    TemplateKey.TOP_UP: "WECHAT_TEMPLATE_TOP_UP",
+}
+#: Transient failures are retried this many times in all.
+MAX_ATTEMPTS = 5
+#: Errors a retry cannot fix: 43101 the user has no subscription left (or refused), 47003 bad data,
+#: 40003 bad openid, 40037 bad template id, 41030 page not released.
+PERMANENT_ERRCODES = frozenset({40003, 40037, 41030, 43101, 47003})
+#: Messages one background pass sends at most before looking again.
+AFTER_COMMIT_BATCH = 20
+#: WeChat's limit on a ``thing`` field.
+THING_MAX_CHARS = 20
+
+_QUEUED = "kabao_outbox_queued"
+_SENDERS = "kabao_outbox_sender"
+
+
+def queue_message(
+    session: Session, *, merchant_id: int, consumer_id: int, template_key: TemplateKey, payload: Mapping[str, Any]
+) -> OutboxMessage:
+    """Add a message to the caller's transaction; it is sent only if that transaction commits."""
+    message = OutboxMessage(
+        merchant_id=merchant_id, consumer_id=consumer_id, template_key=template_key, payload=dict(payload)
+    )
+    session.add(message)
+    session.info[_QUEUED] = True
+    return message
+
+
+def amount_text(fen: int) -> str:
+    """WeChat's ``amount`` field format: ¥300.00."""
+    return f"¥{yuan(fen)}"
+
+
+def time_text(moment: datetime) -> str:
+    """WeChat's ``time`` field format, in Shanghai time: 2026年11月23日 10:00."""
+    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+def thing_text(text: str) -> str:
+    return text[:THING_MAX_CHARS]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.retrying
+
+
+def deliver_pending(
+    session: Session, client: KabaoWeChatClient, config: Mapping[str, Any], limit: int = 50
+) -> DeliveryReport:
+    """Send up to ``limit`` pending messages (fewest attempts first) and record each outcome.
+
+    Flushes only; the caller commits. Rows stay locked until then, so a concurrent sender skips them.
+    """
+    rows = session.execute(
+        select(OutboxMessage, Consumer.openid)
+        .join(Consumer, Consumer.id == OutboxMessage.consumer_id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.attempts, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(of=OutboxMessage, skip_locked=True)
+    ).all()
+    counts = {OutboxStatus.SENT: 0, OutboxStatus.FAILED: 0, OutboxStatus.PENDING: 0}
+    for message, openid in rows:
+        _deliver_one(message, openid, client, config)
+        counts[OutboxStatus(message.status)] += 1
+    session.flush()
+    return DeliveryReport(
+        sent=counts[OutboxStatus.SENT], failed=counts[OutboxStatus.FAILED], retrying=counts[OutboxStatus.PENDING]
+    )
+
+
+def _deliver_one(message: OutboxMessage, openid: str, client: KabaoWeChatClient, config: Mapping[str, Any]) -> None:
+    message.attempts += 1
+    config_key = TEMPLATE_CONFIG_KEYS.get(message.template_key)  # a StrEnum key matches its plain value
+    template_id = config.get(config_key) if config_key else None
+    if not template_id:
+        message.status = OutboxStatus.FAILED
+        message.last_error = f"no template id configured for {message.template_key} ({config_key})"
+        logger.warning("outbox message %s not sent: %s", message.id, message.last_error)
+        return
+    try:
+        send_subscribe_message(client, openid=openid, template_id=template_id, data=message.payload)
+    except SubscribeMessageError as exc:
+        message.last_error = f"errcode={exc.errcode} errmsg={exc.errmsg}"[:200]
+        permanent = exc.errcode in PERMANENT_ERRCODES or message.attempts >= MAX_ATTEMPTS
+        message.status = OutboxStatus.FAILED if permanent else OutboxStatus.PENDING
+        logger.warning("outbox message %s: WeChat refused (%s), attempt %s", message.id, exc.errcode, message.attempts)
+        return
+    message.status = OutboxStatus.SENT
+    message.sent_at = utcnow()
+    message.last_error = None
+
+
+class _BackgroundSender:
+    """One sender thread per app; a kick during a pass makes it run another pass."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._wanted = False
+        self._running = False
+
+    def kick(self) -> None:
+        with self._lock:
+            self._wanted = True
+            if self._running:
+                return
+            self._running = True
+        # Not a daemon: a CLI command that committed a credit waits for its message to go out.
+        threading.Thread(target=self._run, name="kabao-outbox", daemon=False).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    self._running = False
+                    return
+                self._wanted = False
+            if self._send_batch() >= AFTER_COMMIT_BATCH:
+                with self._lock:
+                    self._wanted = True
+
+    def _send_batch(self) -> int:
+        with self._app.app_context():
+            try:
+                report = deliver_pending(db.session, get_wechat_client(), self._app.config, AFTER_COMMIT_BATCH)
+                db.session.commit()
+                return report.handled
+            except Exception:  # the next commit or the CLI retries; the sender must not die silently
+                db.session.rollback()
+                logger.exception("sending subscribe messages after commit failed")
+                return 0
+
+
+def _sender(app: Flask) -> _BackgroundSender:
+    sender = app.extensions.get(_SENDERS)
+    if sender is None:
+        sender = app.extensions.setdefault(_SENDERS, _BackgroundSender(app))
+    return sender
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    if session.info.pop(_QUEUED, False) and has_app_context() and current_app.config.get("NOTIFICATIONS_AFTER_COMMIT"):
+        _sender(current_app._get_current_object()).kick()  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_QUEUED, None)

@@ -1,0 +1,1 @@
+"""Payments: WeChat Pay orders, their settlement, and refunds."""

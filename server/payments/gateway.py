@@ -1,0 +1,51 @@
+"""The app's WeChat adapters, built once per app from its config and shared by every request.
+
+Tests (or a future Pay v3 switch) install another gateway with ``set_payment_gateway``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from server.extensions import get_redis
+from server.wechat import KabaoWeChatClient, PaymentGateway, WeChatPayV2Gateway, WeChatSettings, make_wechat_client
+
+_GATEWAY = "kabao_payment_gateway"
+_CLIENT = "kabao_wechat_client"
+
+PAY_NOTIFY_PATH = "/api/v1/wechat/pay/notify"
+REFUND_NOTIFY_PATH = "/api/v1/wechat/refund/notify"
+
+
+def get_payment_gateway() -> PaymentGateway:
+    gateway = current_app.extensions.get(_GATEWAY)
+    if gateway is None:
+        gateway = current_app.extensions.setdefault(
+            _GATEWAY, WeChatPayV2Gateway(WeChatSettings.from_config(current_app.config))
+        )
+    return gateway
+
+
+def set_payment_gateway(app: Flask, gateway: PaymentGateway | None) -> None:
+    """Use ``gateway`` for ``app`` (None: build the configured one again on next use)."""
+    if gateway is None:
+        app.extensions.pop(_GATEWAY, None)
+    else:
+        app.extensions[_GATEWAY] = gateway
+
+
+def get_wechat_client() -> KabaoWeChatClient:
+    client = current_app.extensions.get(_CLIENT)
+    if client is None:
+        client = current_app.extensions.setdefault(
+            _CLIENT, make_wechat_client(WeChatSettings.from_config(current_app.config), get_redis())
+        )
+    return client
+
+
+def pay_notify_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + PAY_NOTIFY_PATH
+
+
+def refund_notify_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + REFUND_NOTIFY_PATH

@@ -1,0 +1,233 @@
+"""WeChat Pay orders: creation, settlement (the one path for notify and reconciliation), reconciliation.
+
+Settlement rules:
+
+- ``settle_payment`` is the only code that marks an order paid. It locks the order row, checks
+  the amount (and that ``attach`` names the order), moves it to ``paid`` with one conditional
+  UPDATE, stores WeChat's unique transaction_id, and runs the order's effect (``effects``) in the
+  same transaction — so the effect runs exactly once, however many notifies and reconciliations race.
+- A repeat (same transaction_id) answers ``duplicate`` and touches nothing.
+- An order we closed that WeChat nevertheless reports paid is still settled and credited: WeChat
+  took the consumer's money, so refusing would keep it without delivering anything. (Closing
+  normally goes through WeChat first, so this only happens in a race at the edge of expiry.)
+- Anything wrong raises ``PaymentRejected`` before the first write; the caller rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.consumers.models import Consumer
+from server.db import utcnow
+from server.errors import NotFound
+from server.payments import effects
+from server.payments.models import NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
+from server.payments.refunds import resubmit_pending_refunds
+from server.wechat import OrderAlreadyPaid, OrderNotExist, PaymentGateway, PaymentNotice, new_out_trade_no
+
+logger = logging.getLogger(__name__)
+
+#: WeChat stops accepting payment this long after the order is created (time_expire).
+ORDER_LIFETIME = timedelta(minutes=15)
+#: out_trade_no prefixes, so the merchant console tells order kinds apart.
+ORDER_NUMBER_PREFIX = {OrderPurpose.PURCHASE: "P", OrderPurpose.TOP_UP: "T"}
+#: States from which a payment confirmation settles an order (closed: see the module docstring).
+SETTLEABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
+#: orderquery states after which WeChat will never take the payment.
+DEAD_TRADE_STATES = frozenset({"CLOSED", "REVOKED", "PAYERROR"})
+
+
+class PaymentRejected(Exception):
+    """A payment confirmation that must not be settled: answer FAIL, roll back, credit nothing."""
+
+    def __init__(self, reason: str, order: PaymentOrder | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.order = order
+
+
+@dataclass(frozen=True)
+class Settlement:
+    #: settled (the effect ran now) or duplicate (it had already run).
+    outcome: NotifyOutcome
+    order: PaymentOrder
+
+
+def create_order(
+    session: Session,
+    gateway: PaymentGateway,
+    *,
+    merchant_id: int,
+    consumer: Consumer,
+    purpose: OrderPurpose,
+    amount_fen: int,
+    bonus_fen: int = 0,
+    card_id: int | None = None,
+    batch_id: int | None = None,
+    client_ip: str,
+    notify_url: str,
+    description: str,
+    idempotency_key: str | None,
+) -> tuple[PaymentOrder, dict[str, str]]:
+    """Record the order, then place it with WeChat; returns it with the ``wx.requestPayment`` params.
+
+    The row is flushed before WeChat is called, so a WeChat failure (raised as a 502) rolls back
+    cleanly and never leaves a paid order we do not know about.
+    """
+    order = PaymentOrder(
+        merchant_id=merchant_id,
+        consumer_id=consumer.id,
+        card_id=card_id,
+        batch_id=batch_id,
+        purpose=purpose,
+        out_trade_no=new_out_trade_no(ORDER_NUMBER_PREFIX[purpose]),
+        amount_fen=amount_fen,
+        bonus_fen=bonus_fen,
+        expires_at=utcnow() + ORDER_LIFETIME,
+        client_ip=client_ip,
+        idempotency_key=idempotency_key,
+    )
+    session.add(order)
+    session.flush()
+    order.prepay_id = gateway.create_order(
+        out_trade_no=order.out_trade_no,
+        amount_fen=amount_fen,
+        description=description,
+        openid=consumer.openid,
+        client_ip=client_ip,
+        notify_url=notify_url,
+        attach=str(order.id),
+        expire_at=order.expires_at,
+    )
+    session.flush()
+    return order, gateway.pay_params(order.prepay_id)
+
+
+def settle_payment(session: Session, notice: PaymentNotice, *, source: str) -> Settlement:
+    """Settle a verified payment confirmation (``source``: notify or reconcile) exactly once."""
+    order = session.scalar(
+        select(PaymentOrder)
+        .where(PaymentOrder.out_trade_no == notice.out_trade_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise PaymentRejected("unknown order")
+    if notice.total_fee != order.amount_fen:
+        raise PaymentRejected("total_fee differs from the order amount", order)
+    if notice.attach and notice.attach != str(order.id):
+        raise PaymentRejected("attach does not name this order", order)
+    if not notice.paid:
+        raise PaymentRejected(f"result_code is {notice.result_code}", order)
+    if order.transaction_id is not None:
+        if order.transaction_id == notice.transaction_id:
+            return Settlement(NotifyOutcome.DUPLICATE, order)
+        raise PaymentRejected("order already settled by another transaction", order)
+
+    was_closed = order.status == OrderStatus.CLOSED
+    moved = session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == order.id, PaymentOrder.status.in_(SETTLEABLE))
+        .values(status=OrderStatus.PAID, transaction_id=notice.transaction_id, paid_at=notice.time_end or utcnow())
+    ).rowcount
+    if moved != 1:  # a concurrent twin settled it first (SQLite ignores FOR UPDATE)
+        return Settlement(NotifyOutcome.DUPLICATE, order)
+    session.refresh(order)
+    if was_closed:
+        logger.warning("order %s was closed but WeChat reports it paid: settling it", order.out_trade_no)
+    effects.run(session, order)
+    session.flush()
+    logger.info("order %s settled via %s", order.out_trade_no, source)
+    return Settlement(NotifyOutcome.SETTLED, order)
+
+
+def consumer_order(session: Session, consumer_id: int, out_trade_no: str) -> PaymentOrder:
+    """The consumer's own order; another consumer's is reported missing, never forbidden."""
+    order = session.scalar(
+        select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.consumer_id == consumer_id)
+    )
+    if order is None:
+        raise NotFound("订单不存在")
+    return order
+
+
+class ReconcileOutcome(StrEnum):
+    SETTLED = "settled"
+    CLOSED = "closed"
+    PENDING = "pending"
+    ERROR = "error"
+
+
+@dataclass
+class ReconcileReport:
+    #: Order numbers by what reconciliation did with them.
+    orders: dict[ReconcileOutcome, list[str]] = field(default_factory=lambda: {o: [] for o in ReconcileOutcome})
+    #: Refund allocations WeChat was asked about again.
+    refunds_resubmitted: int = 0
+
+
+def reconcile_payments(session: Session, gateway: PaymentGateway, *, older_than_minutes: int) -> ReconcileReport:
+    """Ask WeChat about every order still pending after ``older_than_minutes``.
+
+    Paid ones are settled through ``settle_payment``; expired unpaid ones are closed at WeChat and
+    here. A job, not a request: it commits after each order, so one failure (logged and reported)
+    does not hold back the others and no row stays locked while WeChat is being asked.
+    Refund requests WeChat has not accepted yet are sent again (same out_refund_no: never twice).
+    """
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    numbers = session.scalars(
+        select(PaymentOrder.out_trade_no)
+        .where(PaymentOrder.status == OrderStatus.PENDING, PaymentOrder.created_at <= cutoff)
+        .order_by(PaymentOrder.id)
+    ).all()
+    session.rollback()
+    report = ReconcileReport()
+    for out_trade_no in numbers:
+        try:
+            outcome = _reconcile_order(session, gateway, out_trade_no)
+            session.commit()
+        except Exception:
+            session.rollback()
+            logger.exception("reconciling order %s failed", out_trade_no)
+            outcome = ReconcileOutcome.ERROR
+        report.orders[outcome].append(out_trade_no)
+    report.refunds_resubmitted = resubmit_pending_refunds(session, gateway, created_before=cutoff)
+    session.commit()
+    return report
+
+
+def _reconcile_order(session: Session, gateway: PaymentGateway, out_trade_no: str) -> ReconcileOutcome:
+    try:
+        result = gateway.query_order(out_trade_no)
+    except OrderNotExist:
+        result = None  # WeChat never saw it: nothing can have been paid
+    if result is not None and result.paid:
+        settle_payment(session, result.to_notice(), source="reconcile")
+        return ReconcileOutcome.SETTLED
+    if result is not None and result.trade_state in DEAD_TRADE_STATES:
+        return _close(session, out_trade_no)
+    order = session.scalar(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no))
+    if order is None or order.expires_at > utcnow():
+        return ReconcileOutcome.PENDING
+    if result is not None:
+        try:
+            gateway.close_order(out_trade_no)
+        except OrderAlreadyPaid:  # paid at the last moment: settle instead
+            settle_payment(session, gateway.query_order(out_trade_no).to_notice(), source="reconcile")
+            return ReconcileOutcome.SETTLED
+    return _close(session, out_trade_no)
+
+
+def _close(session: Session, out_trade_no: str) -> ReconcileOutcome:
+    session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.status == OrderStatus.PENDING)
+        .values(status=OrderStatus.CLOSED)
+    )
+    return ReconcileOutcome.CLOSED

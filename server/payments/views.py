@@ -1,0 +1,140 @@
+"""WeChat Pay callbacks (payment and refund notify) and the consumer's view of an order.
+
+The callbacks always answer HTTP 200 — SUCCESS when processed (repeats included), FAIL with a
+reason otherwise — so the request boundary commits. A refused or failed settlement is rolled back
+here first, so only its PaymentNotifyLog row is committed: nothing is credited, yet the audit
+trail keeps every notify. Bodies are never logged (they carry the signature and personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import xmltodict
+from flask import Response, jsonify, request
+
+from server.auth import PrincipalKind, current_principal, require
+from server.db import db
+from server.payments.gateway import get_payment_gateway
+from server.payments.models import NotifyKind, NotifyOutcome, PaymentNotifyLog
+from server.payments.refunds import RefundRejected, settle_refund
+from server.payments.services import PaymentRejected, consumer_order, settle_payment
+from server.schemas import Blueprint
+from server.timeutil import iso
+from server.wechat import InvalidNotify, PaymentGateway
+
+logger = logging.getLogger(__name__)
+
+callbacks = Blueprint("wechat_callbacks", __name__, url_prefix="/api/v1/wechat", description="微信支付回调")
+orders = Blueprint("mp_orders", __name__, url_prefix="/api/v1/mp/orders", description="小程序订单")
+
+_NUMBER = re.compile(r"[0-9A-Za-z]{1,32}")
+#: Larger bodies are refused by the gateway anyway; do not parse them just to find a reference.
+_REFERENCE_SCAN_BYTES = 64 * 1024
+
+
+@callbacks.route("/pay/notify", methods=["POST"])
+def pay_notify() -> Response:
+    """WeChat Pay's payment notify: verify, settle once, answer SUCCESS/FAIL XML."""
+    gateway = get_payment_gateway()
+    receipt = _Receipt(gateway, NotifyKind.PAY, reference=_claimed_out_trade_no(request.get_data()))
+    try:
+        notice = gateway.parse_payment_notify(request.get_data(), request.headers)
+        receipt.reference = notice.out_trade_no
+        receipt.detail = {"transaction_id": notice.transaction_id, "total_fee": notice.total_fee,
+                          "result_code": notice.result_code}
+        settlement = settle_payment(db.session, notice, source="notify")
+    except (InvalidNotify, PaymentRejected) as exc:
+        return receipt.refused(exc.reason, getattr(exc, "order", None))
+    except Exception as exc:  # any failure of ours answers FAIL, never a 500
+        return receipt.failed(exc)
+    return receipt.processed(settlement.outcome, settlement.order.merchant_id)
+
+
+@callbacks.route("/refund/notify", methods=["POST"])
+def refund_notify() -> Response:
+    """WeChat Pay's refund notify (encrypted req_info): settle the refund allocation once."""
+    gateway = get_payment_gateway()
+    receipt = _Receipt(gateway, NotifyKind.REFUND)
+    try:
+        notice = gateway.parse_refund_notify(request.get_data(), request.headers)
+        receipt.reference = notice.out_refund_no
+        receipt.detail = {"out_trade_no": notice.out_trade_no, "refund_id": notice.refund_id,
+                          "refund_fee": notice.refund_fee, "refund_status": notice.refund_status}
+        outcome, allocation = settle_refund(db.session, notice)
+    except (InvalidNotify, RefundRejected) as exc:
+        return receipt.refused(exc.reason, getattr(exc, "allocation", None))
+    except Exception as exc:  # any failure of ours answers FAIL, never a 500
+        return receipt.failed(exc)
+    return receipt.processed(outcome, allocation.merchant_id)
+
+
+class _Receipt:
+    """Answers one notify and logs it (outcome, reason, reference; never the body or a secret)."""
+
+    def __init__(self, gateway: PaymentGateway, kind: NotifyKind, reference: str | None = None) -> None:
+        self.gateway = gateway
+        self.kind = kind
+        self.reference = reference
+        self.detail: dict[str, Any] = {}
+
+    def processed(self, outcome: NotifyOutcome, merchant_id: int) -> Response:
+        self._log(outcome, merchant_id)
+        return self._reply(self.gateway.reply_success())
+
+    def refused(self, reason: str, record: Any | None) -> Response:
+        db.session.rollback()  # whatever the settlement wrote goes; only the log row is committed
+        logger.warning("%s notify %s rejected: %s", self.kind, self.reference, reason)
+        self.detail["reason"] = reason
+        self._log(NotifyOutcome.REJECTED, record.merchant_id if record is not None else None)
+        return self._reply(self.gateway.reply_fail(reason))
+
+    def failed(self, exc: Exception) -> Response:
+        db.session.rollback()
+        logger.exception("%s notify %s could not be settled", self.kind, self.reference)
+        self.detail["reason"] = type(exc).__name__
+        self._log(NotifyOutcome.ERROR, None)
+        return self._reply(self.gateway.reply_fail("系统繁忙，请稍后重试"))
+
+    def _log(self, outcome: NotifyOutcome, merchant_id: int | None) -> None:
+        db.session.add(PaymentNotifyLog(
+            kind=self.kind,
+            reference=self.reference,
+            outcome=outcome,
+            merchant_id=merchant_id,
+            detail={key: value for key, value in self.detail.items() if value is not None},
+        ))
+
+    def _reply(self, body: str) -> Response:
+        return Response(body, status=200, mimetype=self.gateway.reply_mimetype)
+
+
+def _claimed_out_trade_no(body: bytes) -> str | None:
+    """The order number a notify claims before it is verified — logged for rejected ones, never trusted."""
+    if len(body) > _REFERENCE_SCAN_BYTES:
+        return None
+    try:
+        value = xmltodict.parse(body)["xml"]["out_trade_no"]
+    except Exception:  # garbage has no reference to log
+        return None
+    return value if isinstance(value, str) and _NUMBER.fullmatch(value) else None
+
+
+@orders.route("/<order_no>", methods=["GET"])
+@require(PrincipalKind.CONSUMER)
+def get_order(order_no: str):
+    """The caller's order (poll it after wx.requestPayment: the client's success callback proves nothing)."""
+    order = consumer_order(db.session, current_principal().id, order_no)
+    return jsonify(
+        order_no=order.out_trade_no,
+        status=order.status,
+        amount_fen=order.amount_fen,
+        bonus_fen=order.bonus_fen,
+        card_id=order.card_id,
+        purpose=order.purpose,
+        refunded_fen=order.refunded_fen,
+        created_at=iso(order.created_at),
+        paid_at=iso(order.paid_at),
+    )

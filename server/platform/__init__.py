@@ -1,0 +1,1 @@
+"""The platform operator: admins who review merchants and card products."""

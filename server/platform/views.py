@@ -1,0 +1,81 @@
+"""Platform API: admin login, review of merchants and card products, qualification images."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
+from server.db import db
+from server.extensions import get_redis
+from server.merchants.models import Merchant
+from server.merchants.schemas import LoginSchema
+from server.merchants.serializers import merchant_to_dict
+from server.merchants.services import list_documents
+from server.merchants.views import document_storage
+from server.pagination import paginate
+from server.platform import services
+from server.products import services as products
+from server.products.models import CardProduct
+from server.products.schemas import ListArgs, ReviewSchema
+from server.products.views import product_to_dict
+from server.schemas import Blueprint
+from server.web import client_ip
+
+blueprint = Blueprint("platform", __name__, url_prefix="/api/v1/platform", description="平台审核")
+admin_only = require(PrincipalKind.ADMIN)
+
+
+@blueprint.route("/login", methods=["POST"])
+@blueprint.arguments(LoginSchema)
+def login(body):
+    principal = services.authenticate_admin(db.session, get_redis(), body["username"], body["password"], client_ip())
+    return jsonify(token=issue_token(get_redis(), principal, token_ttl()), expires_in=token_ttl())
+
+
+@blueprint.route("/merchants", methods=["GET"])
+@admin_only
+@blueprint.arguments(ListArgs, location="query")
+def merchants(args):
+    """Merchants, e.g. ?status=pending_review, with their qualification documents."""
+    return jsonify(paginate(
+        db.session, services.merchants_by_status(args["status"]), Merchant.id, limit=args["limit"],
+        cursor=args["cursor"], serialize=lambda m: merchant_to_dict(m, list_documents(db.session, m.id)),
+    ))
+
+
+@blueprint.route("/merchants/<int:merchant_id>/review", methods=["POST"])
+@admin_only
+@blueprint.arguments(ReviewSchema)
+def review_merchant(body, merchant_id: int):
+    merchant = services.review_merchant(db.session, current_principal().id, merchant_id, body["decision"],
+                                        body["comment"])
+    return jsonify(merchant_to_dict(merchant))
+
+
+@blueprint.route("/documents/<int:document_id>", methods=["GET"])
+@admin_only
+def document(document_id: int):
+    """A qualification image, for the reviewer's eyes only."""
+    row, data = services.document_file(db.session, document_storage(), document_id)
+    response = Response(data, content_type=row.content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.route("/card-products", methods=["GET"])
+@admin_only
+@blueprint.arguments(ListArgs, location="query")
+def card_products(args):
+    """Products, e.g. ?status=pending_review, with their validation results."""
+    stmt = products.list_products(db.session, None, args["status"])
+    return jsonify(paginate(db.session, stmt, CardProduct.id, limit=args["limit"], cursor=args["cursor"],
+                            serialize=product_to_dict))
+
+
+@blueprint.route("/card-products/<int:product_id>/review", methods=["POST"])
+@admin_only
+@blueprint.arguments(ReviewSchema)
+def review_product(body, product_id: int):
+    product = products.review_product(db.session, current_principal().id, product_id, body["decision"],
+                                      body["comment"])
+    return jsonify(product_to_dict(product))

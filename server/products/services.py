@@ -1,0 +1,186 @@
+"""Card products: create (from a template), edit, validate, and move through the review lifecycle.
+
+Status transitions live in one table; anything else is 409 STATE_CONFLICT, and every transition is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit.services import record
+from server.auth import Principal
+from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
+from server.merchants.models import Store
+from server.merchants.services import get_merchant, require_approved
+from server.products.models import CardProduct, ProductStatus
+from server.products.validation import validate_product
+from server.templates_library import get_template
+from server.timeutil import shanghai_today
+
+#: API field name → CardProduct column, where they differ.
+_COLUMN_OF = {"points": "points_rule", "refund": "refund_rule", "card_no": "card_no_rule"}
+PRODUCT_FIELDS = (
+    "name", "kind", "named", "face_value_fen", "top_up", "uses", "service_name", "discount_percent", "points",
+    "min_spend_fen", "validity", "refund", "transferable", "stackable_with_coupons", "store_scope",
+    "regional_discounts", "card_no", "deduction_order", "terms", "style",
+)
+#: Fields every product has, whatever the merchant sends (the model's defaults, as API fields).
+_DEFAULTS: dict[str, Any] = {
+    "named": True, "face_value_fen": 0, "top_up": {"enabled": False, "tiers": []}, "uses": 0, "service_name": None,
+    "discount_percent": None, "points": {}, "min_spend_fen": 0, "validity": {"type": "permanent"},
+    "refund": {"allowed": True, "fee_percent": 0}, "transferable": True, "stackable_with_coupons": True,
+    "store_scope": "all", "regional_discounts": [], "card_no": {"prefix": "", "length": 16},
+    "deduction_order": "proportional", "terms": "", "style": {"color": "#3B5BDB", "logo_url": None},
+}
+
+#: (from, event) → to. The whole product lifecycle.
+TRANSITIONS: dict[tuple[ProductStatus, str], ProductStatus] = {
+    (ProductStatus.DRAFT, "submit"): ProductStatus.PENDING_REVIEW,
+    (ProductStatus.REJECTED, "submit"): ProductStatus.PENDING_REVIEW,
+    (ProductStatus.PENDING_REVIEW, "approve"): ProductStatus.APPROVED,
+    (ProductStatus.PENDING_REVIEW, "reject"): ProductStatus.REJECTED,
+    (ProductStatus.APPROVED, "publish"): ProductStatus.PUBLISHED,
+    (ProductStatus.PUBLISHED, "retire"): ProductStatus.RETIRED,
+}
+EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.REJECTED})
+
+
+def product_fields(product: CardProduct) -> dict[str, Any]:
+    """The product as API.md's product fields."""
+    return {name: copy.deepcopy(getattr(product, _COLUMN_OF.get(name, name))) for name in PRODUCT_FIELDS}
+
+
+def run_validation(fields: dict[str, Any]) -> dict[str, Any]:
+    return validate_product(fields, today=shanghai_today()).to_dict()
+
+
+def _apply(product: CardProduct, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(product, _COLUMN_OF.get(name, name), value)
+    product.validation = run_validation(product_fields(product))
+
+
+def _check_store_scope(session: Session, merchant_id: int, scope: Any) -> None:
+    if scope == "all" or not isinstance(scope, list):
+        return
+    found = set(session.scalars(select(Store.id).where(Store.merchant_id == merchant_id, Store.id.in_(scope))))
+    unknown = [s for s in scope if s not in found]
+    if unknown:
+        raise ValidationError({"store_scope": f"门店不存在: {unknown}"})
+
+
+def get_product(session: Session, merchant_id: int | None, product_id: int) -> CardProduct:
+    """A product, scoped to a merchant (another merchant's product is not found); None = platform."""
+    product = session.get(CardProduct, product_id)
+    if product is None or (merchant_id is not None and product.merchant_id != merchant_id):
+        raise NotFound("卡种不存在")
+    return product
+
+
+def create_product(
+    session: Session, actor: Principal, fields: dict[str, Any], template_code: str | None
+) -> CardProduct:
+    """A draft product: template defaults (if any) overridden by the given fields."""
+    merged = dict(_DEFAULTS)
+    if template_code:
+        template = get_template(template_code)
+        if template is None:
+            raise ValidationError({"template_code": "模板不存在"})
+        merged.update(copy.deepcopy(template["defaults"]))
+    merged.update(fields)
+    missing = {name: "必填" for name in ("name", "kind") if not merged.get(name)}
+    if missing:
+        raise ValidationError(missing)
+    _check_store_scope(session, actor.merchant_id, merged["store_scope"])
+    product = CardProduct(merchant_id=actor.merchant_id, template_code=template_code, status=ProductStatus.DRAFT)
+    _apply(product, {name: merged[name] for name in PRODUCT_FIELDS})
+    session.add(product)
+    session.flush()
+    _audit(session, actor, product, "product.create", {"template_code": template_code})
+    return product
+
+
+def update_product(session: Session, actor: Principal, product_id: int, fields: dict[str, Any]) -> CardProduct:
+    """Edit a draft or rejected product; a rejected one returns to draft."""
+    product = get_product(session, actor.merchant_id, product_id)
+    if product.status not in EDITABLE:
+        raise Conflict("只有草稿或被驳回的卡种可以修改")
+    if "store_scope" in fields:
+        _check_store_scope(session, actor.merchant_id, fields["store_scope"])
+    _apply(product, fields)
+    if product.status == ProductStatus.REJECTED:
+        product.status = ProductStatus.DRAFT
+    session.flush()
+    _audit(session, actor, product, "product.update", {"fields": sorted(fields)})
+    return product
+
+
+def _transition(product: CardProduct, event: str) -> tuple[str, str]:
+    target = TRANSITIONS.get((ProductStatus(product.status), event))
+    if target is None:
+        raise Conflict(f"卡种当前状态为 {product.status}，不能执行此操作")
+    before, product.status = product.status, target
+    return before, target
+
+
+def submit_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
+    """Send for platform review; blocked while validation finds errors (422 VALIDATION_FAILED)."""
+    product = get_product(session, actor.merchant_id, product_id)
+    product.validation = run_validation(product_fields(product))
+    if product.validation["errors"]:
+        raise BusinessRuleError("卡种存在校验错误，请修改后再提交", code="VALIDATION_FAILED",
+                                details=product.validation)
+    before, after = _transition(product, "submit")
+    session.flush()
+    _audit(session, actor, product, "product.submit", {"from": before, "to": after})
+    return product
+
+
+def review_product(session: Session, admin_id: int, product_id: int, decision: str, comment: str) -> CardProduct:
+    """Platform decision on a pending product; the comment is shown to the merchant."""
+    product = get_product(session, None, product_id)
+    before, after = _transition(product, decision)
+    product.review_comment = comment
+    session.flush()
+    record(session, action=f"product.{decision}", actor_type="admin", actor_id=admin_id,
+           merchant_id=product.merchant_id, target_type="product", target_id=product.id,
+           detail={"from": before, "to": after, "comment": comment})
+    return product
+
+
+def publish_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
+    product = get_product(session, actor.merchant_id, product_id)
+    require_approved(get_merchant(session, actor.merchant_id))
+    before, after = _transition(product, "publish")
+    session.flush()
+    _audit(session, actor, product, "product.publish", {"from": before, "to": after})
+    return product
+
+
+def retire_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
+    """Stop selling the product; cards already issued keep working."""
+    product = get_product(session, actor.merchant_id, product_id)
+    before, after = _transition(product, "retire")
+    session.flush()
+    _audit(session, actor, product, "product.retire", {"from": before, "to": after})
+    return product
+
+
+def list_products(session: Session, merchant_id: int | None, status: str | None = None):
+    """A select of products of one merchant (or all, for the platform), optionally by status."""
+    stmt = select(CardProduct)
+    if merchant_id is not None:
+        stmt = stmt.where(CardProduct.merchant_id == merchant_id)
+    if status:
+        stmt = stmt.where(CardProduct.status == status)
+    return stmt
+
+
+def _audit(session: Session, actor: Principal, product: CardProduct, action: str, detail: dict[str, Any]) -> None:
+    record(session, action=action, actor_type="staff", actor_id=actor.id, merchant_id=product.merchant_id,
+           target_type="product", target_id=product.id, detail=detail)

@@ -1,0 +1,110 @@
+"""Template library and the merchant's card-product API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from server.auth import current_principal
+from server.cards.faces import product_face_url, template_face_url
+from server.db import db
+from server.errors import ValidationError
+from server.merchants.permissions import Action, staff_action
+from server.pagination import paginate
+from server.products import services
+from server.products.models import CardProduct
+from server.products.schemas import CreateProductSchema, ListArgs, ProductFieldsSchema
+from server.schemas import Blueprint
+from server.templates_library import get_template, load_templates
+from server.timeutil import iso
+
+blueprint = Blueprint("products", __name__, url_prefix="/api/v1", description="行业模板与卡种")
+
+
+def product_to_dict(product: CardProduct) -> dict[str, Any]:
+    return {
+        "product_id": product.id,
+        "merchant_id": product.merchant_id,
+        "status": product.status,
+        "template_code": product.template_code,
+        "review_comment": product.review_comment,
+        "validation": product.validation,
+        "face_image_url": product_face_url(product.id),
+        "created_at": iso(product.created_at),
+        "updated_at": iso(product.updated_at),
+        **services.product_fields(product),
+    }
+
+
+@blueprint.route("/templates", methods=["GET"])
+def templates():
+    """The industry template library: complete product configurations a merchant customises."""
+    return jsonify(items=[{**t, "face_image_url": template_face_url(t["code"])} for t in load_templates()])
+
+
+@blueprint.route("/merchant/card-products/validate", methods=["POST"])
+@staff_action(Action.VIEW_PRODUCTS)
+def validate():
+    """Smart validation of any product draft; never a 400 — wrong types come back as findings."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "请求体应为 JSON 对象"})
+    fields = dict(body)
+    template_code = fields.pop("template_code", None)
+    if template_code:
+        template = get_template(str(template_code))
+        if template is None:
+            raise ValidationError({"template_code": "模板不存在"})
+        fields = {**template["defaults"], **fields}
+    return jsonify(services.run_validation(fields))
+
+
+@blueprint.route("/merchant/card-products", methods=["POST"])
+@staff_action(Action.MANAGE_PRODUCTS)
+@blueprint.arguments(CreateProductSchema)
+def create(body):
+    template_code = body.pop("template_code", None)
+    product = services.create_product(db.session, current_principal(), body, template_code)
+    return jsonify(product_to_dict(product)), 201
+
+
+@blueprint.route("/merchant/card-products", methods=["GET"])
+@staff_action(Action.VIEW_PRODUCTS)
+@blueprint.arguments(ListArgs, location="query")
+def list_products(args):
+    stmt = services.list_products(db.session, current_principal().merchant_id, args["status"])
+    return jsonify(paginate(db.session, stmt, CardProduct.id, limit=args["limit"], cursor=args["cursor"],
+                            serialize=product_to_dict))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>", methods=["GET"])
+@staff_action(Action.VIEW_PRODUCTS)
+def get(product_id: int):
+    return jsonify(product_to_dict(services.get_product(db.session, current_principal().merchant_id, product_id)))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>", methods=["PATCH"])
+@staff_action(Action.MANAGE_PRODUCTS)
+@blueprint.arguments(ProductFieldsSchema(partial=True))
+def update(body, product_id: int):
+    product = services.update_product(db.session, current_principal(), product_id, body)
+    return jsonify(product_to_dict(product))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>/submit", methods=["POST"])
+@staff_action(Action.MANAGE_PRODUCTS)
+def submit(product_id: int):
+    return jsonify(product_to_dict(services.submit_product(db.session, current_principal(), product_id)))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>/publish", methods=["POST"])
+@staff_action(Action.PUBLISH_PRODUCTS)
+def publish(product_id: int):
+    return jsonify(product_to_dict(services.publish_product(db.session, current_principal(), product_id)))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>/retire", methods=["POST"])
+@staff_action(Action.PUBLISH_PRODUCTS)
+def retire(product_id: int):
+    return jsonify(product_to_dict(services.retire_product(db.session, current_principal(), product_id)))

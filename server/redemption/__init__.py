@@ -1,0 +1,1 @@
+"""Cashier redemption (核销) and its reversal (冲正)."""

@@ -1,0 +1,285 @@
+"""Cashier redemption (核销) and its reversal (冲正).
+
+A redemption resolves the presented code to a card, checks store, status, validity and minimum
+spend, computes the outcome for the card's kind (server/redemption/rules.py), and books it as one
+ledger journal under the card's row lock — all in the request's one transaction.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.audit.services import record
+from server.auth import Principal
+from server.cards.dynamic_codes import resolve_code
+from server.cards.models import Card, CardStatus
+from server.cards.serializers import mask_card_no, serialize_card
+from server.consumers.models import Consumer
+from server.crypto import decrypt
+from server.db import utcnow
+from server.errors import (
+    AlreadyReversed,
+    CardExpired,
+    CardNotActive,
+    CodeInvalid,
+    Forbidden,
+    NotFound,
+    ReversalWindowClosed,
+    StoreNotAllowed,
+)
+from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
+from server.ledger.models import ActorType, Journal, JournalKind
+from server.ledger.services import Posting, lock_cards, post_journal, reverse_journal
+from server.merchants.models import Merchant, Store
+from server.merchants.services import get_merchant, require_approved
+from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
+from server.products.models import CardProduct
+from server.ratelimit import FailureLimit
+from server.redemption import rules
+from server.redemption.models import Redemption, RedemptionStatus
+from server.timeutil import iso
+
+#: Wrong codes typed or scanned by one staff member: 20 per 10 minutes, then 429.
+CODE_FAILURES = FailureLimit("redeem-code", limit=20, window_seconds=600)
+
+
+@dataclass(frozen=True)
+class RedeemRequest:
+    code: str
+    store_id: int
+    amount_fen: int = 0
+    uses: int = 1
+    redeem_points: int = 0
+
+
+def _card_by_secret(session: Session, config: Mapping[str, Any], merchant_id: int, code: str) -> int | None:
+    """CARDNO:SECRET — the printed credentials; compared in constant time."""
+    card_no, _, secret = code.partition(":")
+    card = session.scalar(select(Card).where(Card.card_no == card_no.strip()))
+    if card is None or card.merchant_id != merchant_id:
+        return None
+    return card.id if hmac.compare_digest(decrypt(config, card.secret_encrypted), secret.strip()) else None
+
+
+def _resolve(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+             code: str) -> tuple[int, str | None]:
+    """(card id, dynamic-code digest) — or CODE_INVALID, the same for unknown, expired and foreign codes."""
+    CODE_FAILURES.check(redis, str(actor.id))
+    resolved = resolve_code(redis, code)
+    card_id = resolved.card_id if resolved else None
+    if card_id is None and ":" in code:
+        card_id = _card_by_secret(session, config, actor.merchant_id, code)
+    if card_id is None:
+        CODE_FAILURES.record_failure(redis, str(actor.id))
+        raise CodeInvalid()
+    return card_id, resolved.digest if resolved else None
+
+
+def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
+    """The caller's store, of an approved merchant, where the caller may act (one query for both rows)."""
+    row = session.execute(
+        select(Store, Merchant).join(Merchant, Merchant.id == Store.merchant_id)
+        .where(Store.id == store_id, Store.merchant_id == actor.merchant_id)
+    ).first()
+    if row is None:
+        raise NotFound("门店不存在")
+    store, merchant = row
+    require_approved(merchant)
+    if actor.store_id is not None and actor.store_id != store_id:
+        raise Forbidden("只能在本门店核销")
+    if not store.active:
+        raise Forbidden("门店已停用")
+    return store
+
+
+def _check_card(card: Card, product: CardProduct, store_id: int, now: datetime) -> None:
+    if card.status == CardStatus.EXPIRED or (card.expires_at is not None and card.expires_at <= now):
+        raise CardExpired()
+    if card.status != CardStatus.ACTIVE:
+        raise CardNotActive(details={"status": card.status})
+    if product.store_scope != "all" and store_id not in product.store_scope:
+        raise StoreNotAllowed()
+
+
+def redemption_postings(card_id: int, merchant_id: int, outcome: rules.Outcome) -> list[Posting]:
+    """Value leaves the card for revenue; points and uses return to their merchant accounts."""
+    legs: list[tuple[CardBucket, MerchantAccount, int]] = [
+        (CardBucket.PRINCIPAL, MerchantAccount.REVENUE, outcome.principal_fen),
+        (CardBucket.BONUS, MerchantAccount.REVENUE, outcome.bonus_fen),
+        (CardBucket.USES, MerchantAccount.USES_REDEEMED, outcome.uses),
+        (CardBucket.POINTS, MerchantAccount.POINTS_REDEEMED, outcome.points_redeemed),
+        (CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, -outcome.points_earned),
+    ]
+    postings = []
+    for bucket, counterpart, amount in legs:
+        if amount:
+            postings += [Posting(card_account(card_id, bucket), -amount),
+                         Posting(merchant_account(merchant_id, counterpart), amount)]
+    return postings
+
+
+def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+           request: RedeemRequest) -> dict[str, Any]:
+    """Redeem at a store and return the receipt of API.md."""
+    store = _check_store(session, actor, request.store_id)
+    card_id, digest = _resolve(session, redis, config, actor, request.code)
+    card = lock_cards(session, [card_id])[card_id]
+    if card.merchant_id != actor.merchant_id:
+        CODE_FAILURES.record_failure(redis, str(actor.id))
+        raise CodeInvalid()
+    product = session.get(CardProduct, card.product_id)
+    now = utcnow()
+    _check_card(card, product, store.id, now)
+    outcome = rules.compute(
+        kind=product.kind,
+        balances=rules.Balances(card.principal_fen, card.bonus_fen, card.points, card.uses_remaining),
+        bill_fen=request.amount_fen,
+        uses=request.uses,
+        redeem_points=request.redeem_points,
+        discount_percent=rules.discount_percent_for(product.discount_percent, product.regional_discounts,
+                                                    store.region_code),
+        deduction_order=product.deduction_order,
+        min_spend_fen=product.min_spend_fen,
+        points_rule=product.points_rule,
+    )
+    redemption = Redemption(
+        merchant_id=card.merchant_id, store_id=store.id, card_id=card.id, staff_id=actor.id, code_digest=digest,
+        bill_fen=outcome.bill_fen, payable_fen=outcome.payable_fen, deducted_fen=outcome.deducted_fen,
+        deducted_principal_fen=outcome.principal_fen, deducted_bonus_fen=outcome.bonus_fen,
+        uses_deducted=outcome.uses, points_earned=outcome.points_earned, points_redeemed=outcome.points_redeemed,
+        created_at=now,
+    )
+    postings = redemption_postings(card.id, card.merchant_id, outcome)
+    journal = None  # a plain discount moves no value: the redemption is recorded without a journal
+    if postings:
+        journal = post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.REDEEM, postings=postings,
+                               actor_type=ActorType.STAFF, actor_id=actor.id, store_id=store.id,
+                               ref_type="redemption")  # the redemption points back at it: journal_id
+        redemption.journal_id = journal.id
+    session.add(redemption)
+    try:
+        session.flush()
+    except IntegrityError:  # the same dynamic code already paid for another redemption
+        raise CodeInvalid() from None
+    record(session, action="redemption.create", actor_type="staff", actor_id=actor.id,
+           merchant_id=card.merchant_id, target_type="redemption", target_id=redemption.id,
+           detail={"store_id": store.id, "card_id": card.id, "payable_fen": outcome.payable_fen,
+                   "deducted_fen": outcome.deducted_fen, "uses": outcome.uses})
+    if card.owner_id is not None:
+        queue_message(session, merchant_id=card.merchant_id, consumer_id=card.owner_id,
+                      template_key=TemplateKey.REDEMPTION,
+                      payload={"store": thing_text(store.name), "amount": amount_text(outcome.payable_fen),
+                               "balance": amount_text(card.balance_fen), "time": time_text(now)})
+    return receipt(redemption, card, product)
+
+
+def receipt(redemption: Redemption, card: Card, product: CardProduct) -> dict[str, Any]:
+    return {
+        "redemption_id": redemption.id,
+        "card_id": card.id,
+        "card_no_masked": mask_card_no(card.card_no),
+        "kind": product.kind,
+        "store_id": redemption.store_id,
+        "bill_fen": redemption.bill_fen,
+        "payable_fen": redemption.payable_fen,
+        "deducted_fen": redemption.deducted_fen,
+        "deducted_principal_fen": redemption.deducted_principal_fen,
+        "deducted_bonus_fen": redemption.deducted_bonus_fen,
+        "uses_deducted": redemption.uses_deducted,
+        "points_earned": redemption.points_earned,
+        "points_redeemed": redemption.points_redeemed,
+        "balance_fen": card.balance_fen,
+        "principal_fen": card.principal_fen,
+        "bonus_fen": card.bonus_fen,
+        "remaining_uses": card.uses_remaining,
+        "points_balance": card.points,
+        "status": redemption.status,
+        "created_at": iso(redemption.created_at),
+    }
+
+
+def _own_redemption(session: Session, actor: Principal, redemption_id: int, *, lock: bool) -> Redemption:
+    stmt = select(Redemption).where(Redemption.id == redemption_id)
+    redemption = session.scalar(stmt.with_for_update() if lock else stmt)
+    if redemption is None or redemption.merchant_id != actor.merchant_id:
+        raise NotFound("核销记录不存在")
+    if actor.store_id is not None and actor.store_id != redemption.store_id:
+        raise Forbidden("只能处理本门店的核销")
+    return redemption
+
+
+def reverse(session: Session, actor: Principal, redemption_id: int, reason: str,
+            window_hours: int) -> Redemption:
+    """Undo a redemption with a compensating journal that restores exactly what it took."""
+    redemption = _own_redemption(session, actor, redemption_id, lock=True)
+    if redemption.status == RedemptionStatus.REVERSED:
+        raise AlreadyReversed()
+    now = utcnow()
+    if now - redemption.created_at > timedelta(hours=window_hours):
+        raise ReversalWindowClosed(details={"window_hours": window_hours})
+    if redemption.journal_id is not None:
+        journal = session.get(Journal, redemption.journal_id)
+        reversal = reverse_journal(session, journal, actor_type=ActorType.STAFF, actor_id=actor.id,
+                                   store_id=redemption.store_id, memo=reason[:200])
+        redemption.reversal_journal_id = reversal.id
+    redemption.status = RedemptionStatus.REVERSED
+    redemption.reversed_by = actor.id
+    redemption.reversed_at = now
+    redemption.reversal_reason = reason
+    session.flush()
+    record(session, action="redemption.reverse", actor_type="staff", actor_id=actor.id,
+           merchant_id=redemption.merchant_id, target_type="redemption", target_id=redemption.id,
+           detail={"reason": reason, "card_id": redemption.card_id})
+    return redemption
+
+
+def redemptions_query(
+    actor: Principal, *, store_id: int | None = None, staff_id: int | None = None, status: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
+) -> Select:
+    """Redemptions of the caller's merchant; store-bound staff see only their store."""
+    stmt = select(Redemption).where(Redemption.merchant_id == actor.merchant_id)
+    if actor.store_id is not None:
+        stmt = stmt.where(Redemption.store_id == actor.store_id)
+    if store_id is not None:
+        stmt = stmt.where(Redemption.store_id == store_id)
+    if staff_id is not None:
+        stmt = stmt.where(Redemption.staff_id == staff_id)
+    if status is not None:
+        stmt = stmt.where(Redemption.status == status)
+    if since is not None:
+        stmt = stmt.where(Redemption.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Redemption.created_at < until)
+    return stmt
+
+
+def redemption_row(session: Session, redemption: Redemption) -> dict[str, Any]:
+    """A redemption as the list shows it, with its card's current balances."""
+    card = session.get(Card, redemption.card_id)
+    product = session.get(CardProduct, card.product_id)
+    return {**receipt(redemption, card, product), "staff_id": redemption.staff_id,
+            "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason}
+
+
+def staff_card_view(session: Session, actor: Principal, card_no: str) -> dict[str, Any]:
+    """A card as staff see it: balances and status, the holder masked; other merchants' cards don't exist."""
+    card = session.scalar(select(Card).where(Card.card_no == card_no))
+    if card is None or card.merchant_id != actor.merchant_id:
+        raise NotFound("卡不存在")
+    product = session.get(CardProduct, card.product_id)
+    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
+    data = serialize_card(card, product, get_merchant(session, card.merchant_id))
+    data["owner"] = (
+        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
+    )
+    return data

@@ -1,0 +1,1 @@
+"""Liability and activity reports computed from the ledger."""

@@ -1,0 +1,95 @@
+"""The request boundary: one commit per successful request, errors as the JSON envelope of API.md."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from server.db import db
+from server.errors import AppError, Conflict, MethodNotAllowed, NotFound, ServiceUnavailable, ValidationError
+
+log = logging.getLogger(__name__)
+
+
+def client_ip() -> str:
+    """The caller's address as the proxy in front of us reports it (ProxyFix handles trust)."""
+    return request.remote_addr or "127.0.0.1"
+
+
+def error_response(error: AppError) -> Response:
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _from_http_exception(exc: HTTPException) -> AppError:
+    """Map werkzeug's HTTP errors (routing, body parsing) onto our error classes."""
+    if exc.code == 404:
+        return NotFound("接口不存在")
+    if exc.code == 405:
+        return MethodNotAllowed()
+    if exc.code in (400, 413, 415):
+        return ValidationError({"body": "请求体无效或过大"})
+    error = AppError(exc.description, code=(exc.name or "ERROR").upper().replace(" ", "_"))
+    error.status = exc.code or 500
+    return error
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError) -> Response:
+        db.session.rollback()
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> Response:
+        db.session.rollback()
+        return error_response(_from_http_exception(exc))
+
+    @app.errorhandler(OperationalError)
+    def handle_database_down(exc: OperationalError) -> Response:
+        db.session.rollback()
+        log.error("database error: %s", exc.__class__.__name__)
+        return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def handle_redis_down(exc: Exception) -> Response:
+        db.session.rollback()
+        log.error("redis error: %s", exc.__class__.__name__)
+        return error_response(ServiceUnavailable("缓存服务暂不可用，请稍后再试"))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error = AppError("服务器内部错误", code="INTERNAL_ERROR")
+        error.status = 500
+        return error_response(error)
+
+
+def register_transaction_boundary(app: Flask) -> None:
+    """Commit once after a successful request; roll back after any error response."""
+
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        if response.status_code >= 400:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            log.warning("commit refused by a constraint on %s %s", request.method, request.path)
+            return error_response(Conflict("数据已被并发修改，请重试"))
+        except OperationalError:
+            db.session.rollback()
+            log.error("commit failed on %s %s", request.method, request.path)
+            return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+        return response

@@ -1,0 +1,378 @@
+// Kabao console scripts: live validation of the product wizard, repeatable rows (top-up tiers,
+// regional discounts), sections that depend on the card kind, confirmation of risky posts, the
+// cashier's scan-to-redeem page and the reversal of redemptions.
+// Plain JavaScript with no dependencies, so the console works offline.
+"use strict";
+
+const VALIDATE_DELAY_MS = 300;
+
+function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]').content;
+}
+
+function debounce(callback, delay) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(callback, delay);
+  };
+}
+
+// --- findings beside their fields ---------------------------------------------------------------
+
+// The message list of a field path, or of the nearest enclosing path that is shown
+// ("top_up.tiers[1].amount_fen" → "top_up.tiers[1]" → "top_up.tiers" → "top_up"), else the summary's.
+function messageSlot(form, path) {
+  let current = path;
+  while (current) {
+    const slot = form.querySelector(`[data-messages-for="${CSS.escape(current)}"]`);
+    if (slot && slot.offsetParent !== null) return slot;
+    const parent = current.replace(/(\.[^.[\]]+|\[\d+\])$/, "");
+    if (parent === current) break;
+    current = parent;
+  }
+  return form.querySelector('[data-messages-for=""]');
+}
+
+function showFindings(form, findings) {
+  form.querySelectorAll("[data-messages-for]").forEach((slot) => slot.replaceChildren());
+  form.querySelectorAll(".field.has-error, .field.has-warning").forEach((field) => {
+    field.classList.remove("has-error", "has-warning");
+  });
+  const groups = [["error", findings.errors || []], ["warning", findings.warnings || []]];
+  for (const [severity, list] of groups) {
+    for (const finding of list) {
+      const item = document.createElement("li");
+      item.className = `finding finding-${severity}`;
+      item.dataset.code = finding.code;
+      item.dataset.field = finding.field;
+      item.textContent = finding.message;
+      const slot = messageSlot(form, finding.field);
+      slot.appendChild(item);
+      const field = slot.closest(".field");
+      if (field && !field.classList.contains("has-error")) field.classList.add(`has-${severity}`);
+    }
+  }
+  const count = form.querySelector("[data-findings-count]");
+  const errors = (findings.errors || []).length;
+  const warnings = (findings.warnings || []).length;
+  count.classList.toggle("has-errors", errors > 0);
+  count.classList.toggle("clean", errors === 0 && warnings === 0);
+  count.textContent = errors || warnings
+    ? `${errors} 个错误（须修改后才能提交审核），${warnings} 个提醒`
+    : "校验通过，没有发现问题。";
+}
+
+function liveValidation(form) {
+  let latest = 0;
+  const validate = debounce(async () => {
+    const request = ++latest;
+    try {
+      const response = await fetch(form.dataset.validateUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const findings = await response.json();
+      if (request === latest) showFindings(form, findings);
+    } catch (error) {
+      if (request === latest) {
+        form.querySelector("[data-findings-count]").textContent = "暂时无法校验，请检查网络或重新登录。";
+      }
+    }
+  }, VALIDATE_DELAY_MS);
+  form.addEventListener("input", validate);
+  form.addEventListener("change", validate);
+  form.addEventListener("rows-changed", validate);
+}
+
+// --- repeatable rows ----------------------------------------------------------------------------
+
+// Rows are named prefix[i].column; after adding or removing one, renumber so that the names match
+// the paths the server reports (it reads the rows in order).
+function renumber(table) {
+  const prefix = table.dataset.rows;
+  const pattern = new RegExp(`^${prefix.replace(/[.[\]]/g, "\\$&")}\\[\\d+\\]`);
+  table.querySelectorAll("[data-row]").forEach((row, index) => {
+    row.querySelectorAll("[name], [data-messages-for]").forEach((element) => {
+      for (const attribute of ["name", "data-messages-for"]) {
+        const value = element.getAttribute(attribute);
+        if (value) element.setAttribute(attribute, value.replace(pattern, `${prefix}[${index}]`));
+      }
+    });
+  });
+  table.dispatchEvent(new Event("rows-changed", { bubbles: true }));
+}
+
+function repeatableRows(form) {
+  form.querySelectorAll("[data-add-row]").forEach((button) => {
+    const name = button.dataset.addRow;
+    const table = form.querySelector(`[data-rows="${CSS.escape(name)}"]`);
+    const template = form.querySelector(`[data-row-template="${CSS.escape(name)}"]`);
+    button.addEventListener("click", () => {
+      table.tBodies[0].appendChild(template.content.cloneNode(true));
+      renumber(table);
+      table.querySelector("[data-row]:last-child input").focus();
+    });
+  });
+  form.addEventListener("click", (event) => {
+    const remove = event.target.closest("[data-remove-row]");
+    if (!remove) return;
+    const table = remove.closest("[data-rows]");
+    remove.closest("[data-row]").remove();
+    renumber(table);
+  });
+}
+
+// --- sections that depend on other inputs -------------------------------------------------------
+
+function dependentSections(form) {
+  const kind = form.querySelector('[name="kind"]');
+  const validity = form.querySelector('[name="validity.type"]');
+  const scopeRadios = form.querySelectorAll('[name="store_scope"]');
+  const update = () => {
+    form.querySelectorAll("[data-kinds]").forEach((section) => {
+      section.hidden = !section.dataset.kinds.split(" ").includes(kind.value);
+    });
+    form.querySelectorAll("[data-validity]").forEach((block) => {
+      block.hidden = block.dataset.validity !== validity.value;
+    });
+    const selected = form.querySelector('[name="store_scope"]:checked');
+    form.querySelector("[data-store-list]").hidden = !selected || selected.value === "all";
+  };
+  kind.addEventListener("change", update);
+  validity.addEventListener("change", update);
+  scopeRadios.forEach((radio) => radio.addEventListener("change", update));
+  update();
+}
+
+// --- money-moving posts: JSON under an Idempotency-Key ------------------------------------------
+
+// A random UUID (v4). crypto.randomUUID exists only on HTTPS or localhost; getRandomValues everywhere.
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Post ``body`` as JSON; the server answers a repeat of ``key`` with the first answer, never twice.
+// Rejects only when no answer arrived (then the same key may safely be sent again).
+async function postIdempotent(url, body, key) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-CSRFToken": csrfToken(),
+      "Idempotency-Key": key,
+    },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => null);
+  return { ok: response.ok, answer, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+}
+
+function errorOf(answer) {
+  return (answer && answer.error) || { code: "ERROR", message: "操作失败，请重试", details: {} };
+}
+
+// A message the page's script shows on top of the page, like the server's error alert.
+function showPageError(message) {
+  let alert = document.querySelector("[data-script-error]");
+  if (!alert) {
+    alert = document.createElement("div");
+    alert.className = "alert alert-error";
+    alert.setAttribute("role", "alert");
+    alert.dataset.scriptError = "";
+    document.getElementById("main").prepend(alert);
+  }
+  alert.textContent = message;
+}
+
+// --- scan-to-redeem -----------------------------------------------------------------------------
+
+// A scanner types into whatever has the focus, so the code input keeps it: Enter there submits;
+// Enter in another input goes back to the code input while it is still empty.
+function startCounter(form) {
+  const code = form.elements.code;
+  const key = form.elements.idempotency_key;
+  const submit = form.querySelector('[type="submit"]');
+  const errorBox = document.querySelector("[data-redeem-error]");
+  const receipt = document.querySelector("[data-receipt]");
+  let busy = false;
+
+  const clearErrors = () => {
+    errorBox.hidden = true;
+    form.querySelectorAll("[data-error-for]").forEach((slot) => { slot.hidden = true; });
+  };
+  const showError = (error) => {
+    errorBox.textContent = error.message;
+    errorBox.hidden = false;
+    const fields = (error.details && error.details.fields) || {};
+    for (const [name, message] of Object.entries(fields)) {
+      const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+      if (slot) {
+        slot.textContent = message;
+        slot.hidden = false;
+      }
+    }
+    // A field to correct gets the focus; a dead code is cleared for the customer's refreshed one.
+    const first = Object.keys(fields).map((name) => form.elements[name]).find((input) => input && input.type !== "hidden");
+    if (first && first !== code) {
+      first.focus();
+      first.select();
+      return;
+    }
+    if (error.code === "CODE_INVALID") code.value = "";
+    code.select();
+    code.focus();
+  };
+
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest("input, select, textarea, button, a, label, video")) code.focus();
+  });
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target !== code && event.target.tagName === "INPUT" && !code.value.trim()) {
+      event.preventDefault();
+      code.focus();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy || !code.value.trim()) {
+      code.focus();
+      return;
+    }
+    busy = true;
+    submit.disabled = true;
+    clearErrors();
+    const body = {};
+    for (const [name, value] of new FormData(form)) {
+      if (name !== "idempotency_key") body[name] = value.trim();
+    }
+    try {
+      const { ok, answer, replayed } = await postIdempotent(form.action, body, key.value);
+      if (ok) {
+        receipt.innerHTML = answer.html;
+        if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
+        key.value = newIdempotencyKey();
+        code.value = "";
+        form.elements.amount_fen.value = "";
+        form.elements.uses.value = "1";
+        form.elements.redeem_points.value = "0";
+        code.focus();
+      } else {
+        const error = errorOf(answer);
+        if (error.code === "IDEMPOTENCY_CONFLICT") {
+          // The previous attempt got no answer and may have gone through: start a new one.
+          key.value = newIdempotencyKey();
+          error.message = "上一笔核销的结果未确认，请到「核销记录」查看；本笔请按回车重新提交。";
+        }
+        receipt.replaceChildren();
+        showError(error);
+      }
+    } catch (failure) {
+      showError({ message: "网络异常，未确认是否核销成功。请按回车重试，不会重复扣款。", details: {} });
+    } finally {
+      busy = false;
+      submit.disabled = false;
+    }
+  });
+  startCamera(form);
+}
+
+// Camera scanning where the browser has a QR BarcodeDetector (feature-detected; no library).
+async function startCamera(form) {
+  const button = form.querySelector("[data-camera]");
+  const video = form.querySelector("[data-camera-preview]");
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+  const formats = await BarcodeDetector.getSupportedFormats().catch(() => []);
+  if (!formats.includes("qr_code")) return;
+  const detector = new BarcodeDetector({ formats: ["qr_code"] });
+  let stream = null;
+  const stop = () => {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+    stream = null;
+    video.hidden = true;
+    button.textContent = "用摄像头扫码";
+  };
+  const scan = async () => {
+    if (!stream) return;
+    const found = await detector.detect(video).catch(() => []);
+    if (found.length) {
+      stop();
+      form.elements.code.value = found[0].rawValue;
+      form.requestSubmit();
+    } else {
+      setTimeout(scan, 200);
+    }
+  };
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    if (stream) {
+      stop();
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    } catch (failure) {
+      showPageError("无法打开摄像头，请检查浏览器的摄像头权限，或使用扫码枪。");
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    button.textContent = "关闭摄像头";
+    await video.play();
+    scan();
+  });
+}
+
+// --- reversal of a redemption -------------------------------------------------------------------
+
+function startReversals() {
+  document.querySelectorAll("[data-reverse-url]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const reason = window.prompt("冲正原因（必填，记入审计日志）：");
+      if (reason === null) return;
+      button.disabled = true;
+      try {
+        const { ok, answer } = await postIdempotent(button.dataset.reverseUrl, { reason }, button.dataset.idempotencyKey);
+        if (ok) {
+          window.location.reload();
+          return;
+        }
+        showPageError(errorOf(answer).message);
+      } catch (failure) {
+        showPageError("网络异常，请刷新页面确认是否已冲正。");
+      }
+      button.disabled = false;
+    });
+  });
+}
+
+// --- start --------------------------------------------------------------------------------------
+
+function startWizard(form) {
+  dependentSections(form);
+  repeatableRows(form);
+  showFindings(form, JSON.parse(document.getElementById("initial-findings").textContent));
+  if (form.dataset.validateUrl) liveValidation(form);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const wizard = document.getElementById("product-form");
+  if (wizard) startWizard(wizard);
+  const counter = document.getElementById("redeem-form");
+  if (counter) startCounter(counter);
+  startReversals();
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+});

@@ -1,0 +1,52 @@
+"""The issuance demo: active claim, purchase and code batches and one batch awaiting approval, loaded
+twice without duplicates."""
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from server.audit.models import AuditEntry
+from server.consumers.models import Consumer
+from server.demo import MERCHANT_LICENSE, load_demo
+from server.issuance.codes import bind_code
+from server.issuance.demo import load_issuance_demo
+from server.issuance.models import Batch, BatchApproval, Channel
+from server.ledger.models import ActorType
+from server.merchants.models import Merchant
+from server.products.models import CardProduct
+
+
+def _load(session):
+    load_demo(session)
+    merchant = session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
+    return load_issuance_demo(session, current_app.config, merchant)
+
+
+def test_the_demo_batches_are_active_and_the_codes_bind(session):
+    lines = _load(session)
+    batches = session.scalars(select(Batch).order_by(Batch.id)).all()
+    assert [(b.issue_method, b.status) for b in batches] == [("claim", "active"), ("purchase", "active"),
+                                                            ("code", "active"), ("purchase", "pending_approval")]
+    assert batches[1].price_fen == 10000 and batches[0].price_fen == batches[2].price_fen == 0
+    products = session.scalars(select(CardProduct)).all()
+    assert [(p.status, p.validation["errors"]) for p in products] == [("published", [])] * 3
+    approvers = session.execute(select(BatchApproval.batch_id, BatchApproval.role)).all()
+    assert sorted(approvers) == sorted((b.id, role) for b in batches[1:3] for role in ("operations", "finance"))
+    codes = [line.split(": ")[1].split()[0] for line in lines if "redemption code" in line]
+    assert len(codes) == 3
+    consumer = Consumer(openid="o-demo")
+    session.add(consumer)
+    session.flush()
+    card, _ = bind_code(session, current_app.config, code=codes[0], consumer_id=consumer.id,
+                        actor_type=ActorType.CONSUMER, actor_id=consumer.id)
+    assert card.bonus_fen == 10000
+
+
+def test_loading_twice_creates_nothing_new_and_shows_codes_once(session):
+    _load(session)
+    again = _load(session)
+    assert not any("redemption code" in line for line in again)
+    assert len([line for line in again if " batch " in line]) == 4
+    for model, count in ((Batch, 4), (Channel, 1), (CardProduct, 3)):
+        assert session.scalar(select(func.count()).select_from(model)) == count
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "codes.generate")) == 1
