@@ -1,31 +1,41 @@
-"""Ledger posting throughput: post_journal (lock, balance check, cache update, entries) against a
-same-run baseline of raw INSERTs of the same number of entry rows. Set BENCH_DATABASE_URL for PostgreSQL.
+"""Ledger posting throughput on PostgreSQL: post_journal (lock, balance check, cache update, entries)
+against a same-run baseline of raw INSERTs of the same journal and entry rows.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
 from sqlalchemy import insert
+
+from bench.support import fresh_database
 
 JOURNALS = 2000
 
 
 def run() -> list[dict]:
     from server import create_app
+
+    with fresh_database() as url:
+        ledger_seconds, raw_seconds = _measure(create_app({"DATABASE_URL": url, "APP_ENV": "bench"}))
+    return [{
+        "name": f"post_journal × {JOURNALS} (one commit each)",
+        "figure": f"{JOURNALS / ledger_seconds:,.0f} journals/s",
+        "baseline": f"{JOURNALS / raw_seconds:,.0f} raw inserts/s",
+        "ratio": f"{raw_seconds / ledger_seconds:.2f}",
+        "target": "— (tracks the cost of locking and caching)",
+    }]
+
+
+def _measure(app) -> tuple[float, float]:
+    """Seconds for the journals through post_journal, and for as many raw journal + entry inserts."""
     from server.db import db
     from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
     from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry
     from server.ledger.services import Posting, post_journal
     from tests import factories
 
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-    app = create_app({"DATABASE_URL": url, "APP_ENV": "bench"})
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         session = db.session
         merchant = factories.merchant(session)
         card = factories.card(session, factories.product(session, merchant), principal_fen=JOURNALS * 10)
@@ -53,12 +63,4 @@ def run() -> list[dict]:
             ])
             session.commit()
         raw_seconds = time.perf_counter() - started
-        db.drop_all()
-
-    return [{
-        "name": f"post_journal × {JOURNALS} (one commit each)",
-        "figure": f"{JOURNALS / ledger_seconds:,.0f} journals/s",
-        "baseline": f"{JOURNALS / raw_seconds:,.0f} raw inserts/s",
-        "ratio": f"{raw_seconds / ledger_seconds:.2f}",
-        "target": "— (tracks the cost of locking and caching)",
-    }]
+    return ledger_seconds, raw_seconds

@@ -1,5 +1,7 @@
 """Redemption throughput and latency under gunicorn on PostgreSQL + Redis, 32 concurrent cashiers over
-1,000 cards, next to the same server's trivial JSON endpoint; then one worker's resident memory.
+1,000 cards, next to the same server's trivial JSON endpoint; where the CPU went per redemption (the
+ceiling when the application, the database and the load generator share one machine); then one
+worker's resident memory.
 """
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from bench.support import CARD_SECRET, fresh_database, gunicorn, rss_mb, seed_cards, wrk
+from bench.support import CARD_SECRET, cpu_seconds, fresh_database, gunicorn, rss_mb, seed_cards, wrk
 
 CARDS = 1000
 CONNECTIONS = 32
@@ -25,17 +27,29 @@ def run() -> list[dict]:
             baseline = wrk(base + "/api/v1/ping", connections=CONNECTIONS, seconds=SECONDS)
             env = {"BENCH_TOKEN": counter.token, "BENCH_STORE_ID": str(counter.store_id),
                    "BENCH_SECRET": CARD_SECRET, "BENCH_CARDS": cards_file.name}
+            before = cpu_seconds()
             redeem = wrk(base + "/api/v1/merchant/redeem", connections=CONNECTIONS, seconds=SECONDS,
                          script=os.path.join(HERE, "redeem.lua"), env=env)
+            after = cpu_seconds()
             memory = max(rss_mb(pid) for pid in workers)
     if redeem.non_2xx:
         raise RuntimeError(f"{redeem.non_2xx} redemptions failed during the benchmark")
+    redemptions = redeem.requests_per_second * SECONDS
+    cpu_ms = {name: (after[name] - before.get(name, 0.0)) * 1000 / redemptions
+              for name in ("python", "postgres", "redis-server", "wrk") if name in after}
+    ceiling = (os.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
     return [
         {"name": f"redeem, {CONNECTIONS} clients, {CARDS} cards (gunicorn 4×4, PostgreSQL, Redis)",
          "figure": f"{redeem.requests_per_second:,.0f} req/s; p50 {redeem.p50_ms:.1f} ms, p99 {redeem.p99_ms:.1f} ms",
          "baseline": f"GET /api/v1/ping {baseline.requests_per_second:,.0f} req/s, p99 {baseline.p99_ms:.1f} ms",
          "ratio": f"{redeem.requests_per_second / baseline.requests_per_second:.2f}",
          "target": "ratio ≥ 0.5, p99 ≤ 50 ms"},
+        {"name": "CPU per redemption during that run",
+         "figure": (f"app {cpu_ms.get('python', 0):.2f} ms, PostgreSQL {cpu_ms.get('postgres', 0):.2f} ms, "
+                    f"Redis {cpu_ms.get('redis-server', 0):.2f} ms, wrk {cpu_ms.get('wrk', 0):.2f} ms"),
+         "baseline": f"{os.cpu_count()} cores → at most {ceiling:,.0f} redemptions/s on this machine",
+         "ratio": f"{ceiling / baseline.requests_per_second:.2f} (ceiling ÷ ping)",
+         "target": "— (shows whether the target fits the machine)"},
         {"name": "largest worker's resident memory after the run",
          "figure": f"{memory:.0f} MB", "baseline": "—", "ratio": "—", "target": "≤ 150 MB"},
     ]

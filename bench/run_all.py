@@ -11,6 +11,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.support import ADMIN_URL, REDIS_URL  # noqa: E402 — after the path is set
+
 BENCHMARKS = ["ledger_post", "redeem_throughput", "redeem_one_card", "report_summary", "codes_stream"]
 
 
@@ -26,7 +28,8 @@ def main() -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {machine()}. Database: {os.environ.get('BENCH_DATABASE_URL', 'SQLite (temporary file)')}.",
+        f"Machine: {machine()}. PostgreSQL (a fresh database per benchmark, created through {ADMIN_URL}) and "
+        f"Redis ({REDIS_URL}) on the same machine.",
         "",
         "| benchmark | figure | baseline (same run) | ratio | target |",
         "|---|---|---|---|---|",

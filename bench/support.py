@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -118,6 +119,25 @@ def gunicorn(database_url: str, workers: int = 4, threads: int = 4):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far, summed per command name over the machine's running processes
+    ("python" for the gunicorn workers, "postgres", "redis-server"), plus "wrk": this process's
+    finished children, which are the load generator's runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        utime, stime = text[text.rindex(")") + 2 :].split()[11:13]
+        totals[name] = totals.get(name, 0.0) + (int(utime) + int(stime)) / ticks
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["wrk"] = children.ru_utime + children.ru_stime
+    return totals
 
 
 def rss_mb(pid: int) -> float:

@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, request
-from sqlalchemy import String, Text, UniqueConstraint, delete, select
+from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -53,6 +53,11 @@ class IdempotencyRecord(CreatedAt, db.Model):
     response_body: Mapped[str | None] = mapped_column(Text)
     #: Content type of the original response.
     content_type: Mapped[str | None] = mapped_column(String(100))
+
+
+_TABLE = IdempotencyRecord.__table__
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_STORE_RESPONSE = update(_TABLE).where(_TABLE.c.id == bindparam("record_id"))
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -101,17 +106,14 @@ def idempotent(view: F) -> F:
         session = db.session
         fingerprint = request_fingerprint(request.method, request.path, request.get_data())
 
-        record = IdempotencyRecord(
-            merchant_id=principal.merchant_id,
-            principal_kind=principal.kind,
-            principal_id=principal.id,
-            key=key,
-            request_hash=fingerprint,
-        )
-        session.add(record)
         try:
             # Insert first: a repeat fails here at once, a concurrent twin waits for the first to commit.
-            session.flush()
+            # Plain statements, not the unit of work: this wraps the busiest endpoints.
+            record_id = session.execute(
+                _INSERT,
+                {"merchant_id": principal.merchant_id, "principal_kind": principal.kind,
+                 "principal_id": principal.id, "key": key, "request_hash": fingerprint},
+            ).scalar_one()
         except IntegrityError:
             session.rollback()
             winner = _find(session, principal.kind, principal.id, key)
@@ -120,10 +122,10 @@ def idempotent(view: F) -> F:
             return _replay(winner, fingerprint)
 
         response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code < 400:
-            record.status_code = response.status_code
-            record.response_body = response.get_data(as_text=True)
-            record.content_type = response.content_type  # stored by the request boundary's commit
+        if response.status_code < 400:  # committed with the request's effects by the request boundary
+            session.execute(_STORE_RESPONSE, {
+                "record_id": record_id, "status_code": response.status_code,
+                "response_body": response.get_data(as_text=True), "content_type": response.content_type})
         return response
 
     return wrapper  # type: ignore[return-value]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
+from server.db import insert_row
 
 
 def record(
@@ -21,8 +22,8 @@ def record(
     detail: dict[str, Any] | None = None,
     ip: str | None = None,
 ) -> AuditEntry:
-    """Add an audit entry to the caller's transaction (it commits or rolls back with the action)."""
-    entry = AuditEntry(
+    """Write an audit entry in the caller's transaction (it commits or rolls back with the action)."""
+    return insert_row(session, AuditEntry(
         action=action,
         actor_type=actor_type,
         actor_id=actor_id,
@@ -31,6 +32,4 @@ def record(
         target_id=target_id,
         detail=detail or {},
         ip=ip,
-    )
-    session.add(entry)
-    return entry
+    ))

@@ -271,7 +271,6 @@ def bulk_bind(session: Session, config: Mapping[str, Any], actor: Principal, bat
     batch = get_batch(session, actor.merchant_id, batch_id)
     # Written first: on SQLite a savepoint opened before the transaction's first write commits on release.
     entry = audit(session, actor, "codes.bulk_bind", "batch", batch.id, {"rows": len(rows)})
-    session.flush()
     openids = {openid for _, openid in rows}
     consumers = dict(session.execute(select(Consumer.openid, Consumer.id).where(Consumer.openid.in_(openids))).all())
     outcomes = []

@@ -12,14 +12,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, event, func, select
+from sqlalchemy import bindparam, case, event, func, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.cards.models import Card
-from server.db import utcnow
+from server.db import insert_row, utcnow
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
 from server.ledger.accounts import BUCKET_COLUMN, CardBucket, account_unit, parse_account
 from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry, Unit
+from server.products.models import CardProduct
 
 _SHORTFALL_ERRORS = {Unit.FEN: InsufficientBalance, Unit.POINTS: InsufficientPoints, Unit.USES: InsufficientUses}
 
@@ -62,13 +65,27 @@ def check_balanced(postings: Sequence[Posting]) -> dict[str, Unit]:
 
 
 _LOCKED = "kabao_locked_cards"
+#: Journals are booked with plain statements, built once: the unit of work would cost more than they do.
+_BALANCES = list(BUCKET_COLUMN.values())
+_SET_BALANCES = (
+    update(Card.__table__).where(Card.__table__.c.id == bindparam("card_id"))
+    .values({column: bindparam(f"new_{column}") for column in _BALANCES})
+)
+_INSERT_ENTRIES = insert(LedgerEntry.__table__)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_locks(session: Session, transaction: Any) -> None:
-    """Row locks last until the outermost transaction ends; so does our record of them."""
-    if transaction.parent is None:
-        session.info.pop(_LOCKED, None)
+    """Row locks last until the outermost transaction ends; so does our record of them.
+
+    A savepoint's end forgets them too, and expires the balances ``post_journal`` wrote: the session
+    does not track those writes, so a savepoint rollback would not undo them in memory. The rows stay
+    locked; the next ``lock_cards`` simply reads them again."""
+    locked = session.info.pop(_LOCKED, None)
+    if locked and transaction.nested:
+        for card in locked.values():
+            if sa_inspect(card).persistent:
+                session.expire(card, _BALANCES)
 
 
 def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
@@ -90,6 +107,23 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     if missing:
         raise NotFound(f"卡不存在: {sorted(missing)}")
     return {card_id: locked[card_id] for card_id in sorted(wanted)}
+
+
+def lock_card_with_product(session: Session, *criteria: Any) -> tuple[Card, CardProduct] | None:
+    """Lock the one card matching ``criteria`` and read its product in the same round trip.
+
+    For the redemption path, where the presented code names one card: looking it up, locking it and
+    reading its rules are one statement instead of three. ``post_journal`` then finds it locked.
+    """
+    row = session.execute(
+        select(Card, CardProduct).join(CardProduct, CardProduct.id == Card.product_id).where(*criteria)
+        .with_for_update(of=Card).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    card, product = row
+    session.info.setdefault(_LOCKED, {})[card.id] = card
+    return card, product
 
 
 def post_journal(
@@ -118,7 +152,27 @@ def post_journal(
             card_legs.append((posting, owner_id, CardBucket(name)))
 
     cards = lock_cards(session, (card_id for _, card_id, _ in card_legs))
-    journal = Journal(
+    balance_after: dict[str, int] = {}
+    for posting, card_id, bucket in card_legs:
+        card = cards[card_id]
+        if card.merchant_id != merchant_id:
+            raise UnbalancedJournal(f"card {card_id} belongs to another merchant")
+        available = balance_after.get(posting.account, getattr(card, BUCKET_COLUMN[bucket]))
+        if available + posting.amount < 0:
+            raise _SHORTFALL_ERRORS[units[posting.account]](
+                details={"card_id": card_id, "available": available, "requested": -posting.amount}
+            )
+        balance_after[posting.account] = available + posting.amount
+    # Every leg fits, so write them all. The rows are locked: what is written is the stored value from
+    # now on, and the session is told so instead of tracking a change for a later flush.
+    for posting, card_id, bucket in card_legs:
+        set_committed_value(cards[card_id], BUCKET_COLUMN[bucket], balance_after[posting.account])
+    for card_id in sorted({card_id for _, card_id, _ in card_legs}):
+        card = cards[card_id]
+        session.execute(_SET_BALANCES, {"card_id": card_id, **{f"new_{c}": getattr(card, c) for c in _BALANCES}})
+
+    now = utcnow()
+    journal = insert_row(session, Journal(
         merchant_id=merchant_id,
         kind=kind,
         actor_type=actor_type,
@@ -129,40 +183,25 @@ def post_journal(
         idempotency_key=idempotency_key,
         reverses_journal_id=reverses_journal_id,
         memo=memo,
-    )
-    balance_after: dict[str, int] = {}
-    for posting, card_id, bucket in card_legs:
-        card = cards[card_id]
-        if card.merchant_id != merchant_id:
-            raise UnbalancedJournal(f"card {card_id} belongs to another merchant")
-        column = BUCKET_COLUMN[bucket]
-        new_balance = getattr(card, column) + posting.amount
-        if new_balance < 0:
-            raise _SHORTFALL_ERRORS[units[posting.account]](
-                details={"card_id": card_id, "available": getattr(card, column), "requested": -posting.amount}
-            )
-        setattr(card, column, new_balance)
-        balance_after[posting.account] = new_balance
-
-    now = utcnow()
-    journal.created_at = now
-    journal.entries = []
+        created_at=now,
+    ))
+    entries = []
     for posting in postings:
         _, owner_id, bucket = parse_account(posting.account)
-        journal.entries.append(LedgerEntry(
-            merchant_id=merchant_id,
-            account=posting.account,
-            bucket=bucket,
-            kind=kind,
-            store_id=store_id,
-            card_id=owner_id if posting.account in balance_after else None,
-            unit=units[posting.account],
-            amount=posting.amount,
-            balance_after=balance_after.get(posting.account),
-            created_at=now,
-        ))
-    session.add(journal)
-    session.flush()
+        entries.append({
+            "journal_id": journal.id,
+            "merchant_id": merchant_id,
+            "account": posting.account,
+            "bucket": bucket,
+            "kind": kind,
+            "store_id": store_id,
+            "card_id": owner_id if posting.account in balance_after else None,
+            "unit": units[posting.account],
+            "amount": posting.amount,
+            "balance_after": balance_after.get(posting.account),
+            "created_at": now,
+        })
+    session.execute(_INSERT_ENTRIES, entries)
     return journal
 
 

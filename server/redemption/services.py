@@ -25,7 +25,7 @@ from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, serialize_card
 from server.consumers.models import Consumer
 from server.crypto import decrypt
-from server.db import utcnow
+from server.db import insert_row, utcnow
 from server.errors import (
     AlreadyReversed,
     CardExpired,
@@ -38,7 +38,7 @@ from server.errors import (
 )
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, Journal, JournalKind
-from server.ledger.services import Posting, lock_cards, post_journal, reverse_journal
+from server.ledger.services import Posting, lock_card_with_product, post_journal, reverse_journal
 from server.merchants.models import Merchant, Store
 from server.merchants.services import get_merchant, require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
@@ -61,27 +61,26 @@ class RedeemRequest:
     redeem_points: int = 0
 
 
-def _card_by_secret(session: Session, config: Mapping[str, Any], merchant_id: int, code: str) -> int | None:
-    """CARDNO:SECRET — the printed credentials; compared in constant time."""
-    card_no, _, secret = code.partition(":")
-    card = session.scalar(select(Card).where(Card.card_no == card_no.strip()))
-    if card is None or card.merchant_id != merchant_id:
-        return None
-    return card.id if hmac.compare_digest(decrypt(config, card.secret_encrypted), secret.strip()) else None
-
-
-def _resolve(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
-             code: str) -> tuple[int, str | None]:
-    """(card id, dynamic-code digest) — or CODE_INVALID, the same for unknown, expired and foreign codes."""
+def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+                         code: str) -> tuple[Card, CardProduct, str | None]:
+    """(card locked, its product, dynamic-code digest) — or CODE_INVALID, the same for unknown, expired
+    and other merchants' codes and for a wrong secret."""
     CODE_FAILURES.check(redis, str(actor.id))
     resolved = resolve_code(redis, code)
-    card_id = resolved.card_id if resolved else None
-    if card_id is None and ":" in code:
-        card_id = _card_by_secret(session, config, actor.merchant_id, code)
-    if card_id is None:
+    row = None
+    if resolved is not None:
+        row = lock_card_with_product(session, Card.id == resolved.card_id, Card.merchant_id == actor.merchant_id)
+    elif ":" in code:  # CARDNO:SECRET — the printed credentials; the secret is compared in constant time
+        card_no, _, secret = code.partition(":")
+        row = lock_card_with_product(session, Card.card_no == card_no.strip(),
+                                     Card.merchant_id == actor.merchant_id)
+        if row is not None and not hmac.compare_digest(decrypt(config, row[0].secret_encrypted), secret.strip()):
+            row = None
+    if row is None:
         CODE_FAILURES.record_failure(redis, str(actor.id))
         raise CodeInvalid()
-    return card_id, resolved.digest if resolved else None
+    card, product = row
+    return card, product, resolved.digest if resolved else None
 
 
 def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
@@ -131,12 +130,7 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
            request: RedeemRequest) -> dict[str, Any]:
     """Redeem at a store and return the receipt of API.md."""
     store = _check_store(session, actor, request.store_id)
-    card_id, digest = _resolve(session, redis, config, actor, request.code)
-    card = lock_cards(session, [card_id])[card_id]
-    if card.merchant_id != actor.merchant_id:
-        CODE_FAILURES.record_failure(redis, str(actor.id))
-        raise CodeInvalid()
-    product = session.get(CardProduct, card.product_id)
+    card, product, digest = _lock_presented_card(session, redis, config, actor, request.code)
     now = utcnow()
     _check_card(card, product, store.id, now)
     outcome = rules.compute(
@@ -151,23 +145,21 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
         min_spend_fen=product.min_spend_fen,
         points_rule=product.points_rule,
     )
-    redemption = Redemption(
-        merchant_id=card.merchant_id, store_id=store.id, card_id=card.id, staff_id=actor.id, code_digest=digest,
-        bill_fen=outcome.bill_fen, payable_fen=outcome.payable_fen, deducted_fen=outcome.deducted_fen,
-        deducted_principal_fen=outcome.principal_fen, deducted_bonus_fen=outcome.bonus_fen,
-        uses_deducted=outcome.uses, points_earned=outcome.points_earned, points_redeemed=outcome.points_redeemed,
-        created_at=now,
-    )
     postings = redemption_postings(card.id, card.merchant_id, outcome)
     journal = None  # a plain discount moves no value: the redemption is recorded without a journal
     if postings:
         journal = post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.REDEEM, postings=postings,
                                actor_type=ActorType.STAFF, actor_id=actor.id, store_id=store.id,
                                ref_type="redemption")  # the redemption points back at it: journal_id
-        redemption.journal_id = journal.id
-    session.add(redemption)
     try:
-        session.flush()
+        redemption = insert_row(session, Redemption(
+            merchant_id=card.merchant_id, store_id=store.id, card_id=card.id, staff_id=actor.id,
+            code_digest=digest, journal_id=journal.id if journal else None, bill_fen=outcome.bill_fen,
+            payable_fen=outcome.payable_fen, deducted_fen=outcome.deducted_fen,
+            deducted_principal_fen=outcome.principal_fen, deducted_bonus_fen=outcome.bonus_fen,
+            uses_deducted=outcome.uses, points_earned=outcome.points_earned,
+            points_redeemed=outcome.points_redeemed, created_at=now,
+        ))
     except IntegrityError:  # the same dynamic code already paid for another redemption
         raise CodeInvalid() from None
     record(session, action="redemption.create", actor_type="staff", actor_id=actor.id,

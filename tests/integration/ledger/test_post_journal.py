@@ -70,6 +70,29 @@ def test_overdraft_is_refused_and_changes_nothing(session, shop):
     assert session.scalar(select(Journal.id).order_by(Journal.id.desc()).limit(1)) in (None, journals_before)
 
 
+def test_a_refused_leg_leaves_the_others_unwritten(session, shop):
+    card = factories.card(session, shop[1], principal_fen=1000, bonus_fen=100)
+    with pytest.raises(InsufficientBalance):
+        _redeem(session, card, principal=500, bonus=200)  # principal fits, bonus does not
+    assert (card.principal_fen, card.bonus_fen) == (1000, 100)
+    _redeem(session, card, principal=100)  # the caller carries on in the same transaction
+    assert card_balances_from_ledger(session, card.id).principal_fen == card.principal_fen == 900
+    assert verify_ledger(session) == []
+
+
+def test_a_rolled_back_savepoint_takes_the_balances_it_wrote_with_it(session, shop):
+    card = factories.card(session, shop[1], principal_fen=1000)
+    session.commit()
+    with pytest.raises(RuntimeError), session.begin_nested():
+        _redeem(session, card, principal=300)
+        raise RuntimeError("the rest of the savepoint's work failed")
+    assert card.principal_fen == 1000
+    _redeem(session, card, principal=100)
+    session.commit()
+    assert card_balances_from_ledger(session, card.id).principal_fen == card.principal_fen == 900
+    assert verify_ledger(session) == []
+
+
 def test_count_card_cannot_go_below_zero_uses(session, shop):
     card = factories.card(session, shop[1], uses=1)
     _redeem(session, card, uses=1)
