@@ -19,17 +19,19 @@ def register(app: Flask) -> None:
     @click.option("--older-than", "older_than", type=click.IntRange(min=0), default=10, show_default=True,
                   metavar="MINUTES", help="Only orders created at least this many minutes ago.")
     def reconcile_payments_command(older_than: int) -> None:
-        """Settle paid orders whose notify never arrived and close expired unpaid ones (run every few minutes)."""
+        """Settle paid orders and refunds whose notify never arrived, close expired unpaid orders and
+        send refunds WeChat has not accepted again (run every few minutes)."""
         report = reconcile_payments(db.session, get_payment_gateway(), older_than_minutes=older_than)
         counts = {outcome: len(numbers) for outcome, numbers in report.orders.items()}
         click.echo(
             f"settled {counts[ReconcileOutcome.SETTLED]}, closed {counts[ReconcileOutcome.CLOSED]}, "
             f"still pending {counts[ReconcileOutcome.PENDING]}, errors {counts[ReconcileOutcome.ERROR]}, "
-            f"refunds sent again {report.refunds_resubmitted}"
+            f"refunds sent again {report.refunds_resubmitted}, refunds settled {len(report.refunds_settled)}, "
+            f"refund errors {len(report.refund_errors)}"
         )
-        for out_trade_no in report.orders[ReconcileOutcome.ERROR]:
-            click.echo(f"ERROR {out_trade_no} (see the log)", err=True)
-        if counts[ReconcileOutcome.ERROR]:
+        for number in (*report.orders[ReconcileOutcome.ERROR], *report.refund_errors):
+            click.echo(f"ERROR {number} (see the log)", err=True)
+        if counts[ReconcileOutcome.ERROR] or report.refund_errors:
             sys.exit(1)
 
     @app.cli.command("send-notifications")

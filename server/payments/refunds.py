@@ -8,6 +8,8 @@ under the same out_refund_no, which WeChat never pays twice. So the caller's tra
 even when WeChat is down, and nothing WeChat accepted is ever rolled back and forgotten.
 The refund notify (``settle_refund``) decides each allocation: succeeded, or failed (the order's
 amount is released); once no allocation is pending, the refund record succeeds or fails with them.
+A notify that never arrives is made up for by ``reconcile-payments``, which asks WeChat with
+refundquery and settles the answer through the same ``settle_refund``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ T = TypeVar("T", Refund, PaymentOrder)
 #: WeChat refund errors worth asking again about; any other refusal fails the allocation.
 TRANSIENT_ERR_CODES = frozenset({"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"})
 REFUND_NUMBER_PREFIX = "R"
+#: refundquery's refund_status while WeChat has not finished: not an outcome yet.
+REFUND_PROCESSING = "PROCESSING"
 
 
 class RefundRejected(Exception):
@@ -178,6 +182,39 @@ def resubmit_pending_refunds(session: Session, gateway: PaymentGateway, *, creat
         _submit(session, gateway, allocation, order, reason)
     session.flush()
     return len(rows)
+
+
+def settle_accepted_refunds(
+    session: Session, gateway: PaymentGateway, *, created_before: datetime
+) -> tuple[list[str], list[str]]:
+    """Settle the allocations WeChat accepted but whose notify never came, as the notify would have.
+
+    A job, not a request: commits after each allocation and carries on past failures, which are
+    logged. Returns the out_refund_no of those settled and of those that failed; refunds WeChat is
+    still processing are left for the next run."""
+    numbers = session.scalars(
+        select(RefundAllocation.out_refund_no)
+        .where(
+            RefundAllocation.status == RefundStatus.PENDING,
+            RefundAllocation.wechat_refund_id.is_not(None),
+            RefundAllocation.created_at <= created_before,
+        )
+        .order_by(RefundAllocation.id)
+    ).all()
+    session.rollback()
+    settled, errors = [], []
+    for out_refund_no in numbers:
+        try:
+            notice = gateway.query_refund(out_refund_no)
+            finished = notice.refund_status != REFUND_PROCESSING
+            if finished and settle_refund(session, notice)[0] == NotifyOutcome.SETTLED:
+                settled.append(out_refund_no)
+            session.commit()
+        except Exception:
+            session.rollback()
+            logger.exception("reconciling refund %s failed", out_refund_no)
+            errors.append(out_refund_no)
+    return settled, errors
 
 
 def settle_refund(session: Session, notice: RefundNotice) -> tuple[NotifyOutcome, RefundAllocation]:

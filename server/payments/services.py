@@ -28,7 +28,7 @@ from server.db import utcnow
 from server.errors import NotFound
 from server.payments import effects
 from server.payments.models import NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
-from server.payments.refunds import resubmit_pending_refunds
+from server.payments.refunds import resubmit_pending_refunds, settle_accepted_refunds
 from server.wechat import OrderAlreadyPaid, OrderNotExist, PaymentGateway, PaymentNotice, new_out_trade_no
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,10 @@ class ReconcileReport:
     orders: dict[ReconcileOutcome, list[str]] = field(default_factory=lambda: {o: [] for o in ReconcileOutcome})
     #: Refund allocations WeChat was asked about again.
     refunds_resubmitted: int = 0
+    #: Refund allocations settled from refundquery because their notify never came (out_refund_no).
+    refunds_settled: list[str] = field(default_factory=list)
+    #: Refund allocations whose settling from refundquery failed (out_refund_no; see the log).
+    refund_errors: list[str] = field(default_factory=list)
 
 
 def reconcile_payments(session: Session, gateway: PaymentGateway, *, older_than_minutes: int) -> ReconcileReport:
@@ -178,7 +182,8 @@ def reconcile_payments(session: Session, gateway: PaymentGateway, *, older_than_
     Paid ones are settled through ``settle_payment``; expired unpaid ones are closed at WeChat and
     here. A job, not a request: it commits after each order, so one failure (logged and reported)
     does not hold back the others and no row stays locked while WeChat is being asked.
-    Refund requests WeChat has not accepted yet are sent again (same out_refund_no: never twice).
+    Refund requests WeChat has not accepted yet are sent again (same out_refund_no: never twice);
+    accepted ones whose notify never came are settled from refundquery.
     """
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
     numbers = session.scalars(
@@ -199,6 +204,7 @@ def reconcile_payments(session: Session, gateway: PaymentGateway, *, older_than_
         report.orders[outcome].append(out_trade_no)
     report.refunds_resubmitted = resubmit_pending_refunds(session, gateway, created_before=cutoff)
     session.commit()
+    report.refunds_settled, report.refund_errors = settle_accepted_refunds(session, gateway, created_before=cutoff)
     return report
 
 

@@ -215,6 +215,11 @@ class PaymentGateway(abc.ABC):
         """Request a refund; the same ``out_refund_no`` again does not refund twice."""
 
     @abc.abstractmethod
+    def query_refund(self, out_refund_no: str) -> RefundNotice:
+        """Ask WeChat for a refund's state, as the ``RefundNotice`` its notify would carry, so a lost
+        notify is settled the same way; ``refund_status`` may also be PROCESSING (not final yet)."""
+
+    @abc.abstractmethod
     def parse_refund_notify(self, body: bytes, headers: Mapping[str, str] | None = None) -> RefundNotice:
         """Verify/decrypt a refund notify; raise ``InvalidNotify`` for anything untrustworthy."""
 
@@ -388,6 +393,30 @@ class WeChatPayV2Gateway(PaymentGateway):
             )
         except (KeyError, ValueError) as exc:
             raise PaymentError("refund answered without refund_id or with bad amounts") from exc
+
+    def query_refund(self, out_refund_no: str) -> RefundNotice:
+        _check_number(_OUT_REFUND_NO, out_refund_no, "out_refund_no")
+        data = self._call("refundquery", out_refund_no, self._pay.refund.query, out_refund_no=out_refund_no)
+        # The answer lists the order's refunds as field_0, field_1…; asked by out_refund_no it is ours.
+        for n in range(int(data.get("refund_count") or 0)):
+            if data.get(f"out_refund_no_{n}") != out_refund_no:
+                continue
+            try:
+                status = str(data[f"refund_status_{n}"])
+                return RefundNotice(
+                    out_refund_no=out_refund_no,
+                    out_trade_no=str(data["out_trade_no"]),
+                    refund_id=str(data[f"refund_id_{n}"]),
+                    transaction_id=data.get("transaction_id") or None,
+                    refund_fee=int(data[f"refund_fee_{n}"]),
+                    total_fee=int(data["total_fee"]),
+                    refund_status=status,
+                    success_time=_notify_time(data.get(f"refund_success_time_{n}"), required=status == "SUCCESS",
+                                              fmt="%Y-%m-%d %H:%M:%S"),
+                )
+            except (KeyError, ValueError, InvalidNotify) as exc:
+                raise PaymentError("refundquery answered without the refund's fields") from exc
+        raise PaymentError("refundquery answered without the refund asked about")
 
     def parse_refund_notify(self, body: bytes, headers: Mapping[str, str] | None = None) -> RefundNotice:
         data = _parse_flat_xml(body)

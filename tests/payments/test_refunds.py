@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -125,6 +126,57 @@ def test_refund_left_pending_while_wechat_is_unreachable_is_sent_again_by_reconc
     result = live.app.test_cli_runner().invoke(args=["reconcile-payments", "--older-than", "0"])
     assert "refunds sent again 1" in result.output
     wait_for(lambda: _refund_row(live, refund_id).status == "succeeded")
+
+
+class _StillProcessing:
+    """The real gateway, except that WeChat reports every refund as still in progress."""
+
+    def __init__(self, gateway):
+        self._gateway = gateway
+
+    def __getattr__(self, name):
+        return getattr(self._gateway, name)
+
+    def query_refund(self, out_refund_no):
+        notice = self._gateway.query_refund(out_refund_no)
+        return dataclasses.replace(notice, refund_status="PROCESSING", success_time=None)
+
+
+def _gateway(live):
+    with live.app.app_context():
+        return get_payment_gateway()
+
+
+def _reconcile(live) -> str:
+    result = live.app.test_cli_runner().invoke(args=["reconcile-payments", "--older-than", "0"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_lost_refund_notify_is_settled_by_reconcile_once_wechat_has_finished(live, seller, paid_card):
+    consumer_id, card_id, (_, newer) = paid_card
+    public = live.app.config["PUBLIC_BASE_URL"]
+    live.app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # nobody listens: this refund's notifies are lost
+    try:
+        refund_id, [(_, _, out_refund_no)] = _refund(live, seller, consumer_id, card_id, 3000)
+    finally:
+        live.app.config["PUBLIC_BASE_URL"] = public
+    wait_for(lambda: live.notify_attempts(out_refund_no))  # WeChat refunded and tried to tell us
+    assert _allocation(live, out_refund_no).status == "pending"
+
+    set_payment_gateway(live.app, _StillProcessing(_gateway(live)))
+    try:
+        assert "refunds settled 0, refund errors 0" in _reconcile(live)
+    finally:
+        set_payment_gateway(live.app, None)
+    assert _allocation(live, out_refund_no).status == "pending"  # in progress is no outcome: nothing released
+    assert order_row(live, newer).refunded_fen == 3000
+
+    assert "refunds settled 1, refund errors 0" in _reconcile(live)
+    allocation = _allocation(live, out_refund_no)
+    assert allocation.status == "succeeded" and allocation.wechat_refund_id
+    assert _refund_row(live, refund_id).status == "succeeded"
+    assert "refunds settled 0, refund errors 0" in _reconcile(live)  # settled once
 
 
 def test_refund_notifies_that_do_not_match_are_refused(live, seller, paid_card):

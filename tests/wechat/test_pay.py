@@ -364,6 +364,24 @@ def test_refund_and_refund_notify(sim, place_order, refund_gateway):
     assert len(_notifies(sim, out_refund_no)) == 1
 
 
+def test_refund_query_tells_processing_from_settled_like_the_notify(sim, place_order, refund_gateway):
+    out_trade_no, _ = place_order(amount_fen=1000)
+    sim.simulate_pay(out_trade_no, notify=False)
+    processing, settled = new_out_trade_no("R"), new_out_trade_no("R")
+    for out_refund_no, notify_url in ((processing, ""), (settled, sim.refund_notify_url)):  # "": WeChat never finishes
+        refund_gateway.refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no, total_fen=1000,
+                              refund_fen=300, notify_url=notify_url, reason="")
+
+    still = refund_gateway.query_refund(processing)
+    assert (still.refund_status, still.succeeded, still.success_time) == ("PROCESSING", False, None)
+    notice = sim.receiver.wait(sim.receiver.refunds, settled)
+    assert refund_gateway.query_refund(settled) == notice  # what the notify said, field for field
+
+    with pytest.raises(PaymentError) as info:
+        refund_gateway.query_refund(new_out_trade_no("R"))
+    assert info.value.err_code == "REFUNDNOTEXIST"
+
+
 def test_refund_of_unpaid_order_is_refused(place_order, refund_gateway, sim):
     out_trade_no, _ = place_order()
     with pytest.raises(PaymentError) as info:

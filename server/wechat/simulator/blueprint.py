@@ -98,6 +98,7 @@ def create_simulator_blueprint(
         ("/pay/pay/orderquery", "orderquery", simulator.orderquery, ["POST"]),
         ("/pay/pay/closeorder", "closeorder", simulator.closeorder, ["POST"]),
         ("/pay/secapi/pay/refund", "refund", simulator.refund, ["POST"]),
+        ("/pay/pay/refundquery", "refundquery", simulator.refundquery, ["POST"]),
         ("/pay/simulate/<out_trade_no>", "simulate_pay", simulator.simulate_pay, ["POST"]),
         ("/pay/simulate/<out_trade_no>/notify", "resend_notify", simulator.resend_notify, ["POST"]),
         ("/pay/sheet/<out_trade_no>", "sheet", simulator.sheet, ["GET"]),
@@ -463,6 +464,35 @@ class _Simulator:
                 "refund_channel": "",
             },
         )
+
+    def refundquery(self) -> Response:
+        """One refund by out_refund_no (the only way Kabao asks), in WeChat's numbered-field form."""
+        req = self._pay_request()
+        if isinstance(req, Response):
+            return req
+        out_refund_no = req.fields.get("out_refund_no")
+        if not out_refund_no:
+            return self._pay_error(req, "PARAM_ERROR", "缺少退款单号")
+        refund = self.store.get("refund", out_refund_no)
+        if refund is None:
+            return self._pay_error(req, "REFUNDNOTEXIST", "退款订单查询失败")
+        order = self.store.get("order", refund["out_trade_no"]) or {}
+        answer = {
+            "out_trade_no": refund["out_trade_no"],
+            "transaction_id": order.get("transaction_id", ""),
+            "total_fee": refund["total_fee"],
+            "cash_fee": refund["total_fee"],
+            "refund_count": 1,
+            "out_refund_no_0": out_refund_no,
+            "refund_id_0": refund["refund_id"],
+            "refund_fee_0": refund["refund_fee"],
+            "refund_status_0": refund["refund_status"],
+            "refund_channel_0": "ORIGINAL",
+            "refund_recv_accout_0": "支付用户零钱",
+        }
+        if refund.get("success_time"):
+            answer["refund_success_time_0"] = refund["success_time"]
+        return self._pay_answer(req, answer)
 
     # --- simulator-only actions ---
 
