@@ -37,19 +37,23 @@ def run() -> list[dict]:
     redemptions = redeem.requests_per_second * SECONDS
     cpu_ms = {name: (after[name] - before.get(name, 0.0)) * 1000 / redemptions
               for name in ("python", "postgres", "redis-server", "wrk") if name in after}
-    ceiling = (os.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
+    cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / sum(cpu_ms.values())
+    database_only_ceiling = cores * 1000 / (cpu_ms.get("postgres", 0) + cpu_ms.get("redis-server", 0))
+    budget_ms = cores * 1000 / (0.5 * baseline.requests_per_second)
     return [
         {"name": f"redeem, {CONNECTIONS} clients, {CARDS} cards (gunicorn 4×4, PostgreSQL, Redis)",
          "figure": f"{redeem.requests_per_second:,.0f} req/s; p50 {redeem.p50_ms:.1f} ms, p99 {redeem.p99_ms:.1f} ms",
          "baseline": f"GET /api/v1/ping {baseline.requests_per_second:,.0f} req/s, p99 {baseline.p99_ms:.1f} ms",
          "ratio": f"{redeem.requests_per_second / baseline.requests_per_second:.2f}",
          "target": "ratio ≥ 0.5, p99 ≤ 50 ms"},
-        {"name": "CPU per redemption during that run",
+        {"name": "CPU per redemption during that run, by process",
          "figure": (f"app {cpu_ms.get('python', 0):.2f} ms, PostgreSQL {cpu_ms.get('postgres', 0):.2f} ms, "
                     f"Redis {cpu_ms.get('redis-server', 0):.2f} ms, wrk {cpu_ms.get('wrk', 0):.2f} ms"),
-         "baseline": f"{os.cpu_count()} cores → at most {ceiling:,.0f} redemptions/s on this machine",
-         "ratio": f"{ceiling / baseline.requests_per_second:.2f} (ceiling ÷ ping)",
-         "target": "— (shows whether the target fits the machine)"},
+         "baseline": (f"{cores} cores: at most {ceiling:,.0f} redemptions/s at this cost, "
+                      f"{database_only_ceiling:,.0f}/s if the app cost nothing"),
+         "ratio": f"{database_only_ceiling / baseline.requests_per_second:.2f} (app-free ceiling ÷ ping)",
+         "target": f"ratio 0.5 needs ≤ {budget_ms:.2f} ms CPU per redemption in all"},
         {"name": "largest worker's resident memory after the run",
          "figure": f"{memory:.0f} MB", "baseline": "—", "ratio": "—", "target": "≤ 150 MB"},
     ]
