@@ -16,9 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here),
+# with a Chinese font so their screenshots show the console's text.
 browser-deps:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei)
 
 # Embedded default: SQLite under instance/, in-process Redis stand-in, built-in WeChat simulator.
 run: install

@@ -298,6 +298,7 @@ async function startCamera(form) {
   const stop = () => {
     if (stream) stream.getTracks().forEach((track) => track.stop());
     stream = null;
+    video.srcObject = null;
     video.hidden = true;
     button.textContent = "用摄像头扫码";
   };

@@ -1,6 +1,7 @@
 """Journeys through issuance and the counter in a real browser: a batch created by the owner and
 approved by operations and finance (two more logins); a cashier redeeming by typing a code and
-pressing Enter, as a USB scanner does; the dashboard and the report changing with it; a reversal."""
+pressing Enter, as a USB scanner does; the dashboard and the report changing with it; a reversal;
+a QR code read through the camera."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from server.auth import Principal, PrincipalKind
-from server.cards.dynamic_codes import issue_code
+from server.cards.dynamic_codes import DynamicCode, issue_code
 from server.console.filters import money
 from server.crypto import encrypt
 from server.db import db
@@ -96,8 +97,8 @@ def test_owner_creates_a_batch_that_operations_and_finance_approve(live_server, 
     screenshot(finance, "05-approved-by-finance-and-active")
 
 
-def _card_with_code(live_server, principal_fen: int) -> str:
-    """A stored-value card of the demo merchant and the 18-digit code its holder's phone would show."""
+def _card_with_code(live_server, principal_fen: int) -> DynamicCode:
+    """A stored-value card of the demo merchant and the code its holder's phone would show."""
     app = live_server.app
     with app.app_context():
         merchant = db.session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
@@ -105,7 +106,7 @@ def _card_with_code(live_server, principal_fen: int) -> str:
         card = factories.card(db.session, product, principal_fen=principal_fen,
                               secret_encrypted=encrypt(app.config, "482913"))
         db.session.commit()
-        return issue_code(get_redis(), card.id).numeric_code
+        return issue_code(get_redis(), card.id)
 
 
 def _fen(text: str) -> int:
@@ -140,7 +141,7 @@ def test_a_cashier_redeems_by_typing_a_code_and_enter_and_the_figures_change(liv
     cashier.get_by_label("消费金额").fill("88.50")
     cashier.keyboard.press("Enter")  # the code is still empty: Enter goes back to it
     expect(code_input).to_be_focused()
-    cashier.keyboard.type(_card_with_code(live_server, principal_fen=50000))
+    cashier.keyboard.type(_card_with_code(live_server, principal_fen=50000).numeric_code)
     cashier.keyboard.press("Enter")
     receipt = cashier.locator(".receipt")
     expect(receipt.locator("[data-receipt-headline]")).to_have_text("卡内扣款 ¥88.50")
@@ -170,3 +171,56 @@ def test_a_cashier_redeems_by_typing_a_code_and_enter_and_the_figures_change(liv
     expect(row.locator(".badge")).to_have_text("已冲正")
     expect(row).to_contain_text("顾客要求撤销")
     screenshot(owner, "06-reversed")
+
+
+#: Linux Chromium has no BarcodeDetector (ChromeOS, Android and macOS do): the page gets this stand-in,
+#: which reads whatever the test puts in ``window.qrInFrontOfCamera`` once the camera is running.
+#: The camera streams the page opens are kept in ``window.cameraStreams`` to see that they end.
+BARCODE_DETECTOR = """
+window.qrInFrontOfCamera = null;
+window.cameraStreams = [];
+const openCamera = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await openCamera(constraints);
+  window.cameraStreams.push(stream);
+  return stream;
+};
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ["qr_code", "ean_13"]; }
+  constructor(options) { this.formats = options.formats; }
+  async detect(source) {
+    const filming = source instanceof HTMLVideoElement && source.srcObject instanceof MediaStream
+      && source.srcObject.getVideoTracks().some((track) => track.readyState === "live");
+    if (!filming || !this.formats.includes("qr_code") || !window.qrInFrontOfCamera) return [];
+    const rawValue = window.qrInFrontOfCamera;
+    window.qrInFrontOfCamera = null;
+    return [{ format: "qr_code", rawValue }];
+  }
+};
+"""
+
+
+def test_a_cashier_redeems_a_qr_code_read_through_the_camera(live_server, new_page, sign_in_staff, screenshot):
+    cashier = new_page("cashier")
+    cashier.context.grant_permissions(["camera"])  # Chromium films its fake camera (see CHROMIUM_ARGS)
+    cashier.add_init_script(BARCODE_DETECTOR)
+    sign_in_staff(cashier, "demo_cashier")
+    cashier.goto("/console/redeem")
+    cashier.get_by_label("消费金额").fill("12.30")
+
+    cashier.get_by_role("button", name="用摄像头扫码").click()
+    preview = cashier.locator("[data-camera-preview]")
+    expect(preview).to_be_visible()
+    expect(cashier.get_by_role("button", name="关闭摄像头")).to_be_visible()
+    screenshot(cashier, "01-camera-open")
+
+    cashier.evaluate("payload => { window.qrInFrontOfCamera = payload; }",
+                     _card_with_code(live_server, principal_fen=10000).qr_payload)
+    receipt = cashier.locator(".receipt")
+    expect(receipt.locator("[data-receipt-headline]")).to_have_text("卡内扣款 ¥12.30")
+    expect(receipt.locator("[data-receipt-balance]")).to_have_text("¥87.70")
+    expect(preview).to_be_hidden()  # the camera is switched off once a code is read
+    expect(cashier.get_by_role("button", name="用摄像头扫码")).to_be_visible()
+    assert cashier.evaluate("""cameraStreams.length === 1 && cameraStreams[0].getTracks().every(
+        (track) => track.readyState === "ended")""")  # the camera light goes off
+    screenshot(cashier, "02-receipt")
