@@ -85,7 +85,8 @@ class Batch(CreatedAt, db.Model):
     sale_start: Mapped[datetime | None]
     #: Sale window end; NULL = open-ended.
     sale_end: Mapped[datetime | None]
-    #: Region codes where the batch sells; empty = everywhere.
+    #: GB/T 2260 codes of the regions the batch is for (a province or city covers its districts): its
+    #: cards are redeemed only at stores there. Empty = everywhere.
     region_codes: Mapped[list[Any]] = mapped_column(default=list)
     #: pending_approval until operations and finance approve a prepaid batch.
     status: Mapped[str] = mapped_column(String(20), default=BatchStatus.PENDING_APPROVAL, index=True)

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, event, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, event, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +23,6 @@ from server.db import insert_row, utcnow
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
 from server.ledger.accounts import BUCKET_COLUMN, CardBucket, account_unit, parse_account
 from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry, Unit
-from server.products.models import CardProduct
 
 _SHORTFALL_ERRORS = {Unit.FEN: InsufficientBalance, Unit.POINTS: InsufficientPoints, Unit.USES: InsufficientUses}
 
@@ -109,21 +109,17 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     return {card_id: locked[card_id] for card_id in sorted(wanted)}
 
 
-def lock_card_with_product(session: Session, *criteria: Any) -> tuple[Card, CardProduct] | None:
-    """Lock the one card matching ``criteria`` and read its product in the same round trip.
+def lock_card_row(session: Session, stmt: Select) -> Row | None:
+    """Run ``stmt``, a select of ``Card`` first and whatever its caller joins to it, locking the card's
+    row; the card is then known locked to ``post_journal``.
 
     For the redemption path, where the presented code names one card: looking it up, locking it and
-    reading its rules are one statement instead of three. ``post_journal`` then finds it locked.
+    reading what its rules need are one statement instead of several.
     """
-    row = session.execute(
-        select(Card, CardProduct).join(CardProduct, CardProduct.id == Card.product_id).where(*criteria)
-        .with_for_update(of=Card).execution_options(populate_existing=True)
-    ).first()
-    if row is None:
-        return None
-    card, product = row
-    session.info.setdefault(_LOCKED, {})[card.id] = card
-    return card, product
+    row = session.execute(stmt.with_for_update(of=Card).execution_options(populate_existing=True)).first()
+    if row is not None:
+        session.info.setdefault(_LOCKED, {})[row[0].id] = row[0]
+    return row
 
 
 def post_journal(

@@ -33,5 +33,18 @@ def is_valid_region_code(code: str) -> bool:
     return len(code) == 6 and code.isdigit() and code[:2] in _PROVINCES
 
 
+def region_precision(code: str) -> int:
+    """Significant digits of a GB/T 2260 code: 2 for a province (310000), 4 for a city (310100),
+    6 for a district or county (310101)."""
+    return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+
+
+def region_covers(area: str, region: str) -> bool:
+    """Whether ``region`` lies in ``area``: a province contains its cities and districts, a city its
+    districts, a district only itself."""
+    digits = region_precision(area)
+    return region[:digits] == area[:digits]
+
+
 def is_valid_mobile(phone: str) -> bool:
     return bool(_MOBILE.match(phone))

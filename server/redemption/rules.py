@@ -18,6 +18,7 @@ from server.errors import (
     MinSpendNotMet,
     ValidationError,
 )
+from server.merchants.identity import region_covers, region_precision
 from server.money import yuan
 from server.products.models import CardKind, DeductionOrder
 
@@ -48,11 +49,17 @@ class Outcome:
 
 
 def discount_percent_for(product_percent: int | None, regional: Sequence[Mapping[str, Any]], region: str) -> int:
-    """The store region's discount when the product sets one for it, else the product's (100 = none)."""
-    for rule in regional or ():
-        if rule.get("region_code") == region:
-            return int(rule["discount_percent"])
+    """The discount of the most specific area the product sets one for that holds the store's region
+    (a district's over its city's over its province's), else the product's (100 = none)."""
+    covering = [rule for rule in regional or () if region_covers(rule["region_code"], region)]
+    if covering:
+        return int(max(covering, key=lambda rule: region_precision(rule["region_code"]))["discount_percent"])
     return product_percent or 100
+
+
+def usable_in(region_codes: Sequence[str], region: str) -> bool:
+    """Whether a card of a batch sold for ``region_codes`` (none: everywhere) may be used in ``region``."""
+    return not region_codes or any(region_covers(area, region) for area in region_codes)
 
 
 def apply_discount(bill_fen: int, percent: int) -> int:

@@ -36,9 +36,10 @@ from server.errors import (
     ReversalWindowClosed,
     StoreNotAllowed,
 )
+from server.issuance.models import Batch
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, Journal, JournalKind
-from server.ledger.services import Posting, lock_card_with_product, post_journal, reverse_journal
+from server.ledger.services import Posting, lock_card_row, post_journal, reverse_journal
 from server.merchants.models import Merchant, Store
 from server.merchants.services import get_merchant, require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
@@ -61,26 +62,42 @@ class RedeemRequest:
     redeem_points: int = 0
 
 
+@dataclass(frozen=True)
+class PresentedCard:
+    """The card a code names, locked, with what its rules need."""
+
+    card: Card
+    product: CardProduct
+    #: The regions its batch was issued for (empty: everywhere).
+    region_codes: list[str]
+    #: Digest of the dynamic code presented (None for CARDNO:SECRET), to make the code single-use.
+    digest: str | None
+
+
 def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
-                         code: str) -> tuple[Card, CardProduct, str | None]:
-    """(card locked, its product, dynamic-code digest) — or CODE_INVALID, the same for unknown, expired
-    and other merchants' codes and for a wrong secret."""
+                         code: str) -> PresentedCard:
+    """The card the code names, locked — or CODE_INVALID, the same for unknown, expired and other
+    merchants' codes and for a wrong secret."""
     CODE_FAILURES.check(redis, str(actor.id))
     resolved = resolve_code(redis, code)
-    row = None
-    if resolved is not None:
-        row = lock_card_with_product(session, Card.id == resolved.card_id, Card.merchant_id == actor.merchant_id)
-    elif ":" in code:  # CARDNO:SECRET — the printed credentials; the secret is compared in constant time
-        card_no, _, secret = code.partition(":")
-        row = lock_card_with_product(session, Card.card_no == card_no.strip(),
-                                     Card.merchant_id == actor.merchant_id)
-        if row is not None and not hmac.compare_digest(decrypt(config, row[0].secret_encrypted), secret.strip()):
-            row = None
+    card_no, _, secret = code.partition(":")  # CARDNO:SECRET — the printed credentials
+    if resolved is None and not secret:
+        row = None
+    else:
+        row = lock_card_row(session, select(Card, CardProduct, Batch.region_codes)
+                            .join(CardProduct, CardProduct.id == Card.product_id)
+                            .outerjoin(Batch, Batch.id == Card.batch_id)
+                            .where(Card.merchant_id == actor.merchant_id,
+                                   Card.id == resolved.card_id if resolved else Card.card_no == card_no.strip()))
+    # The secret is compared in constant time.
+    if row is not None and resolved is None and not hmac.compare_digest(
+            decrypt(config, row[0].secret_encrypted), secret.strip()):
+        row = None
     if row is None:
         CODE_FAILURES.record_failure(redis, str(actor.id))
         raise CodeInvalid()
-    card, product = row
-    return card, product, resolved.digest if resolved else None
+    card, product, region_codes = row
+    return PresentedCard(card, product, region_codes or [], resolved.digest if resolved else None)
 
 
 def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
@@ -130,9 +147,12 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
            request: RedeemRequest) -> dict[str, Any]:
     """Redeem at a store and return the receipt of API.md."""
     store = _check_store(session, actor, request.store_id)
-    card, product, digest = _lock_presented_card(session, redis, config, actor, request.code)
+    presented = _lock_presented_card(session, redis, config, actor, request.code)
+    card, product, digest = presented.card, presented.product, presented.digest
     now = utcnow()
     _check_card(card, product, store.id, now)
+    if not rules.usable_in(presented.region_codes, store.region_code):
+        raise StoreNotAllowed("该卡仅限发行地区的门店使用", details={"region_codes": presented.region_codes})
     outcome = rules.compute(
         kind=product.kind,
         balances=rules.Balances(card.principal_fen, card.bonus_fen, card.points, card.uses_remaining),

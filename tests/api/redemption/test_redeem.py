@@ -129,6 +129,23 @@ def test_store_scope_expiry_status_and_min_spend(client, counter, app):
     _error(counter.redeem(client, code=counter.code(card_id)["qr"], amount_fen=6000), 422, "CARD_EXPIRED")
 
 
+def test_a_batch_issued_for_some_regions_is_usable_only_at_their_stores(client, counter, app):
+    from server.cards.models import Card
+    from tests import issuance_support
+
+    card_id = counter.card(principal_fen=10000)
+    batch_id = issuance_support.batch(app, counter.shop.merchant_id, counter.product_ids["stored_value"],
+                                      region_codes=["310000"])  # all of Shanghai
+    with app.app_context():
+        db.session.get(Card, card_id).batch_id = batch_id
+        db.session.commit()
+    _ok(counter.redeem(client, code=counter.code(card_id)["qr"], amount_fen=100))  # a Huangpu (310101) store
+    response = counter.redeem(client, role="owner", code=counter.code(card_id)["qr"], amount_fen=100,
+                              store_id=counter.shop.other_store_id)  # a Lhasa (540102) store
+    _error(response, 422, "STORE_NOT_ALLOWED")
+    assert response.get_json()["error"]["details"] == {"region_codes": ["310000"]}
+
+
 def test_unapproved_merchant_cannot_redeem(client, counter, app):
     from server.merchants.models import Merchant
 

@@ -1,8 +1,14 @@
-"""Unified social credit codes, region codes and mobile numbers."""
+"""Unified social credit codes, region codes (and the areas they cover) and mobile numbers."""
 
 import pytest
 
-from server.merchants.identity import is_valid_mobile, is_valid_region_code, is_valid_uscc, uscc_check_char
+from server.merchants.identity import (
+    is_valid_mobile,
+    is_valid_region_code,
+    is_valid_uscc,
+    region_covers,
+    uscc_check_char,
+)
 
 
 def test_a_published_real_world_code_passes():
@@ -31,3 +37,17 @@ def test_region_codes(code, ok):
                                            ("1380013800", False), ("+8613800138000", False)])
 def test_mobile_numbers(phone, ok):
     assert is_valid_mobile(phone) is ok
+
+
+@pytest.mark.parametrize(("area", "region", "covered"), [
+    ("310000", "310101", True),   # a province holds its districts
+    ("310000", "310000", True),
+    ("310100", "310115", True),   # a city holds its districts
+    ("310100", "310000", False),  # but not its province
+    ("310101", "310101", True),   # a district holds itself only
+    ("310101", "310104", False),
+    ("500000", "500101", True),   # Chongqing: the province's digits are 50, not 5
+    ("500000", "510104", False),
+])
+def test_region_areas_contain_their_subdivisions(area, region, covered):
+    assert region_covers(area, region) is covered

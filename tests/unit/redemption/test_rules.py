@@ -49,6 +49,27 @@ def test_regional_discount_overrides_the_products():
     regional = [{"region_code": "540102", "discount_percent": 80}]
     assert rules.discount_percent_for(90, regional, "540102") == 80
     assert rules.discount_percent_for(90, regional, "310101") == 90
+
+
+def test_the_most_specific_area_holding_the_store_gives_the_discount():
+    regional = [{"region_code": "310000", "discount_percent": 95},  # Shanghai
+                {"region_code": "310101", "discount_percent": 85},  # its Huangpu district
+                {"region_code": "540100", "discount_percent": 80}]  # the city of Lhasa
+    assert rules.discount_percent_for(None, regional, "310101") == 85
+    assert rules.discount_percent_for(None, regional, "310104") == 95
+    assert rules.discount_percent_for(None, regional, "540102") == 80
+    assert rules.discount_percent_for(None, regional, "540221") == 100  # elsewhere in Tibet: no discount
+
+
+@pytest.mark.parametrize(("areas", "region", "usable"), [
+    ([], "540102", True),
+    (["310000"], "310101", True),
+    (["310000", "540100"], "540102", True),
+    (["310000"], "320101", False),
+    (["540100"], "540221", False),
+])
+def test_a_batch_for_some_regions_is_usable_in_them_only(areas, region, usable):
+    assert rules.usable_in(areas, region) is usable
     assert rules.discount_percent_for(None, [], "310101") == 100
 
 
