@@ -73,7 +73,9 @@ def insert_row(session: Session, obj: _T) -> _T:
 
     For append-only rows on hot paths (journals, redemptions, audit entries): the unit of work costs
     more than the INSERT itself. Column defaults apply as usual; RETURNING hands back every column,
-    so the object is complete. Constraint violations raise here, not at a later flush."""
+    so the object is complete. Constraint violations raise here, not at a later flush. Pending
+    changes are flushed first, as any ORM statement would, so rows this one refers to exist."""
+    session.flush()
     mapper = sa_inspect(obj).mapper
     table = mapper.local_table
     stmt = _INSERTS.get(table)
