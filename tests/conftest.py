@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from server import create_app
 from server.db import db
+from server.notifications.services import wait_for_after_commit_sends
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -76,6 +77,8 @@ def _clean_state(request: pytest.FixtureRequest):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    # A subscribe message queued by the test may still be going out on its own connection.
+    assert wait_for_after_commit_sends(app), "the after-commit sender is still busy after 10 s"
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:

@@ -151,7 +151,7 @@ class _BackgroundSender:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._wanted = False
         self._running = False
 
@@ -164,11 +164,17 @@ class _BackgroundSender:
         # Not a daemon: a CLI command that committed a credit waits for its message to go out.
         threading.Thread(target=self._run, name="kabao-outbox", daemon=False).start()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no pass is running or wanted (False if ``timeout`` seconds went by first)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._running, timeout)
+
     def _run(self) -> None:
         while True:
             with self._lock:
                 if not self._wanted:
                     self._running = False
+                    self._lock.notify_all()
                     return
                 self._wanted = False
             if self._send_batch() >= AFTER_COMMIT_BATCH:
@@ -185,6 +191,11 @@ class _BackgroundSender:
                 db.session.rollback()
                 logger.exception("sending subscribe messages after commit failed")
                 return 0
+
+
+def wait_for_after_commit_sends(app: Flask, timeout: float = 10.0) -> bool:
+    """Wait until the app's after-commit sender is idle, e.g. before emptying the database it reads."""
+    return _sender(app).wait_idle(timeout)
 
 
 def _sender(app: Flask) -> _BackgroundSender:
