@@ -8,7 +8,7 @@ cached balances in the same transaction as the entries. It only flushes; the cal
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,14 +109,19 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     return {card_id: locked[card_id] for card_id in sorted(wanted)}
 
 
-def lock_card_row(session: Session, stmt: Select) -> Row | None:
-    """Run ``stmt``, a select of ``Card`` first and whatever its caller joins to it, locking the card's
-    row; the card is then known locked to ``post_journal``.
+def card_lock_select(*also: Any) -> Select:
+    """``SELECT card, *also … FOR UPDATE OF card``: the statement ``lock_card_row`` runs. Callers add
+    their joins and criteria (as bind parameters) and keep it: building a statement costs more than
+    running it."""
+    return select(Card, *also).with_for_update(of=Card)
 
-    For the redemption path, where the presented code names one card: looking it up, locking it and
-    reading what its rules need are one statement instead of several.
+
+def lock_card_row(session: Session, stmt: Select, params: Mapping[str, Any]) -> Row | None:
+    """Run ``stmt`` (from ``card_lock_select``) with ``params``, locking the one card it finds, which
+    ``post_journal`` then knows locked. For the redemption path, where the presented code names one
+    card: looking it up, locking it and reading what its rules need are one statement, not several.
     """
-    row = session.execute(stmt.with_for_update(of=Card).execution_options(populate_existing=True)).first()
+    row = session.execute(stmt, params, execution_options={"populate_existing": True}).first()
     if row is not None:
         session.info.setdefault(_LOCKED, {})[row[0].id] = row[0]
     return row

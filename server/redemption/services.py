@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from server.errors import (
 from server.issuance.models import Batch
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, Journal, JournalKind
-from server.ledger.services import Posting, lock_card_row, post_journal, reverse_journal
+from server.ledger.services import Posting, card_lock_select, lock_card_row, post_journal, reverse_journal
 from server.merchants.models import Merchant, Store
 from server.merchants.services import get_merchant, require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
@@ -62,6 +62,22 @@ class RedeemRequest:
     redeem_points: int = 0
 
 
+# The statements of every scan, built once: building one costs more than running it.
+#: A card of the merchant with its product and its batch's regions, locked.
+_PRESENTED_CARD = (
+    card_lock_select(CardProduct, Batch.region_codes)
+    .join(CardProduct, CardProduct.id == Card.product_id)
+    .outerjoin(Batch, Batch.id == Card.batch_id)
+    .where(Card.merchant_id == bindparam("merchant_id"))
+)
+_CARD_BY_ID = _PRESENTED_CARD.where(Card.id == bindparam("card_id"))
+_CARD_BY_NUMBER = _PRESENTED_CARD.where(Card.card_no == bindparam("card_no"))
+_STORE_AND_MERCHANT = (
+    select(Store, Merchant).join(Merchant, Merchant.id == Store.merchant_id)
+    .where(Store.id == bindparam("store_id"), Store.merchant_id == bindparam("merchant_id"))
+)
+
+
 @dataclass(frozen=True)
 class PresentedCard:
     """The card a code names, locked, with what its rules need."""
@@ -81,14 +97,12 @@ def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, An
     CODE_FAILURES.check(redis, str(actor.id))
     resolved = resolve_code(redis, code)
     card_no, _, secret = code.partition(":")  # CARDNO:SECRET — the printed credentials
-    if resolved is None and not secret:
-        row = None
+    if resolved is not None:
+        row = lock_card_row(session, _CARD_BY_ID, {"merchant_id": actor.merchant_id, "card_id": resolved.card_id})
+    elif secret:
+        row = lock_card_row(session, _CARD_BY_NUMBER, {"merchant_id": actor.merchant_id, "card_no": card_no.strip()})
     else:
-        row = lock_card_row(session, select(Card, CardProduct, Batch.region_codes)
-                            .join(CardProduct, CardProduct.id == Card.product_id)
-                            .outerjoin(Batch, Batch.id == Card.batch_id)
-                            .where(Card.merchant_id == actor.merchant_id,
-                                   Card.id == resolved.card_id if resolved else Card.card_no == card_no.strip()))
+        row = None
     # The secret is compared in constant time.
     if row is not None and resolved is None and not hmac.compare_digest(
             decrypt(config, row[0].secret_encrypted), secret.strip()):
@@ -102,10 +116,7 @@ def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, An
 
 def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
     """The caller's store, of an approved merchant, where the caller may act (one query for both rows)."""
-    row = session.execute(
-        select(Store, Merchant).join(Merchant, Merchant.id == Store.merchant_id)
-        .where(Store.id == store_id, Store.merchant_id == actor.merchant_id)
-    ).first()
+    row = session.execute(_STORE_AND_MERCHANT, {"store_id": store_id, "merchant_id": actor.merchant_id}).first()
     if row is None:
         raise NotFound("门店不存在")
     store, merchant = row
