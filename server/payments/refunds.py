@@ -209,6 +209,7 @@ def settle_accepted_refunds(
             finished = notice.refund_status != REFUND_PROCESSING
             if finished and settle_refund(session, notice)[0] == NotifyOutcome.SETTLED:
                 settled.append(out_refund_no)
+                logger.info("refund %s settled via reconcile (%s)", out_refund_no, notice.refund_status)
             session.commit()
         except Exception:
             session.rollback()
