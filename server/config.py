@@ -49,6 +49,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         #: Subscribe-message template ids (empty: the message is recorded as failed, never sent).
         "WECHAT_TEMPLATE_REDEMPTION": env.get("WECHAT_TEMPLATE_REDEMPTION", ""),
         "WECHAT_TEMPLATE_TOP_UP": env.get("WECHAT_TEMPLATE_TOP_UP", ""),
+        #: Which keyword of each subscribe template shows which field of the message.
+        "WECHAT_TEMPLATE_REDEMPTION_FIELDS": env.get("WECHAT_TEMPLATE_REDEMPTION_FIELDS",
+                                                     "store=thing1,amount=amount2,balance=amount3,time=time4"),
+        "WECHAT_TEMPLATE_TOP_UP_FIELDS": env.get("WECHAT_TEMPLATE_TOP_UP_FIELDS",
+                                                 "card=thing1,amount=amount2,bonus=amount3,balance=amount4,time=time5"),
         #: Send queued subscribe messages from a background thread right after each commit;
         #: off leaves them to `flask --app wsgi send-notifications`.
         "NOTIFICATIONS_AFTER_COMMIT": _flag(env.get("NOTIFICATIONS_AFTER_COMMIT", "1")),

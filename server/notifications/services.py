@@ -43,10 +43,12 @@ class TemplateKey(StrEnum):
     TOP_UP = "top_up"
 
 
-#: Config key holding the WeChat template id of each message kind.
+#: Config keys of each message kind: its WeChat template id, and which of the template's fields
+#: shows each field of the message ("store=thing1,amount=amount2,…"), since every mini-program's
+#: template numbers its keywords itself. Messages carry their fields by these names.
 TEMPLATE_CONFIG_KEYS = {
-    TemplateKey.REDEMPTION: "WECHAT_TEMPLATE_REDEMPTION",
-    TemplateKey.TOP_UP: "WECHAT_TEMPLATE_TOP_UP",
+    TemplateKey.REDEMPTION: ("WECHAT_TEMPLATE_REDEMPTION", "WECHAT_TEMPLATE_REDEMPTION_FIELDS"),
+    TemplateKey.TOP_UP: ("WECHAT_TEMPLATE_TOP_UP", "WECHAT_TEMPLATE_TOP_UP_FIELDS"),
 }
 #: Transient failures are retried this many times in all.
 MAX_ATTEMPTS = 5
@@ -124,17 +126,32 @@ def deliver_pending(
     )
 
 
+def _template_data(payload: Mapping[str, Any], fields: str) -> dict[str, Any]:
+    """The message's fields under the template's keys, ``fields`` being "name=key,name=key"; a field
+    the mapping does not name is a ``KeyError`` (sending a partial message would be misleading)."""
+    keys = dict(pair.strip().split("=", 1) for pair in fields.split(",") if "=" in pair)
+    return {keys[name].strip(): value for name, value in payload.items()}
+
+
 def _deliver_one(message: OutboxMessage, openid: str, client: KabaoWeChatClient, config: Mapping[str, Any]) -> None:
     message.attempts += 1
-    config_key = TEMPLATE_CONFIG_KEYS.get(message.template_key)  # a StrEnum key matches its plain value
-    template_id = config.get(config_key) if config_key else None
+    id_key, fields_key = TEMPLATE_CONFIG_KEYS.get(message.template_key, (None, None))  # StrEnum = plain value
+    template_id = config.get(id_key) if id_key else None
+    data, problem = None, None
     if not template_id:
+        problem = f"no template id configured for {message.template_key} ({id_key})"
+    else:
+        try:
+            data = _template_data(message.payload, config.get(fields_key) or "")
+        except KeyError as missing:
+            problem = f"{fields_key} names no template field for {missing}"
+    if data is None:
         message.status = OutboxStatus.FAILED
-        message.last_error = f"no template id configured for {message.template_key} ({config_key})"
+        message.last_error = problem[:200]
         logger.warning("outbox message %s not sent: %s", message.id, message.last_error)
         return
     try:
-        send_subscribe_message(client, openid=openid, template_id=template_id, data=message.payload)
+        send_subscribe_message(client, openid=openid, template_id=template_id, data=data)
     except SubscribeMessageError as exc:
         message.last_error = f"errcode={exc.errcode} errmsg={exc.errmsg}"[:200]
         permanent = exc.errcode in PERMANENT_ERRCODES or message.attempts >= MAX_ATTEMPTS

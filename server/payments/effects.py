@@ -132,10 +132,10 @@ def _queue_credit_message(
         consumer_id=order.consumer_id,
         template_key=TemplateKey.TOP_UP,
         payload={
-            "thing1": thing_text(product.name),
-            "amount2": amount_text(order.amount_fen),
-            "amount3": amount_text(card.bonus_fen if order.purpose == OrderPurpose.PURCHASE else order.bonus_fen),
-            "amount4": amount_text(card.balance_fen),
-            "time5": time_text(order.paid_at),
+            "card": thing_text(product.name),
+            "amount": amount_text(order.amount_fen),
+            "bonus": amount_text(card.bonus_fen if order.purpose == OrderPurpose.PURCHASE else order.bonus_fen),
+            "balance": amount_text(card.balance_fen),
+            "time": time_text(order.paid_at),
         },
     )
