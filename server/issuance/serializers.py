@@ -67,6 +67,7 @@ def offer_to_dict(offer: Offer) -> dict[str, Any]:
         "per_user_limit": batch.per_user_limit,
         "sale_start": iso(batch.sale_start),
         "sale_end": iso(batch.sale_end),
+        "region_codes": batch.region_codes,  # where its cards can be used (empty: everywhere)
         "product": {**product_summary(offer.product), "face_image_url": product_face_url(offer.product.id)},
         "merchant": {"merchant_id": offer.merchant.id, "name": offer.merchant.name},
     }

@@ -30,14 +30,16 @@ def _error(response):
     return response.status_code, response.get_json()["error"]["code"]
 
 
-def test_the_batch_page_shows_price_remaining_product_and_merchant(app, client, shop, consumer):
-    batch_id = support.batch(app, shop.merchant_id, quantity=10, issued_count=4, price_fen=0, name="开业免费领")
+def test_the_batch_page_shows_price_remaining_regions_product_and_merchant(app, client, shop, consumer):
+    batch_id = support.batch(app, shop.merchant_id, quantity=10, issued_count=4, price_fen=0, name="开业免费领",
+                             region_codes=["310000"])
     response = client.get(f"/api/v1/mp/batches/{batch_id}", headers=consumer[1])
     assert response.status_code == 200
     page = response.get_json()
-    assert {k: page[k] for k in ("batch_id", "name", "price_fen", "issue_method", "remaining", "status")} == {
+    keys = ("batch_id", "name", "price_fen", "issue_method", "remaining", "status", "region_codes")
+    assert {k: page[k] for k in keys} == {
         "batch_id": batch_id, "name": "开业免费领", "price_fen": 0, "issue_method": "claim", "remaining": 6,
-        "status": "active"}
+        "status": "active", "region_codes": ["310000"]}
     assert page["product"]["kind"] == "stored_value" and page["product"]["face_value_fen"] == 10000
     assert page["product"]["face_image_url"].endswith(".png")
     with app.app_context():
