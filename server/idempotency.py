@@ -17,12 +17,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, request
-from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, insert, select, update
+from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from server.auth import current_principal
-from server.db import BigId, IntPK, db, utcnow
+from server.db import BigId, IntPK, db, insert_row, utcnow
 from server.errors import IdempotencyConflict, ValidationError
 from server.models_support import CreatedAt
 
@@ -56,7 +56,6 @@ class IdempotencyRecord(CreatedAt, db.Model):
 
 
 _TABLE = IdempotencyRecord.__table__
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _STORE_RESPONSE = update(_TABLE).where(_TABLE.c.id == bindparam("record_id"))
 
 
@@ -109,11 +108,10 @@ def idempotent(view: F) -> F:
         try:
             # Insert first: a repeat fails here at once, a concurrent twin waits for the first to commit.
             # Plain statements, not the unit of work: this wraps the busiest endpoints.
-            record_id = session.execute(
-                _INSERT,
-                {"merchant_id": principal.merchant_id, "principal_kind": principal.kind,
-                 "principal_id": principal.id, "key": key, "request_hash": fingerprint},
-            ).scalar_one()
+            record_id = insert_row(session, IdempotencyRecord(
+                merchant_id=principal.merchant_id, principal_kind=principal.kind, principal_id=principal.id,
+                key=key, request_hash=fingerprint,
+            )).id
         except IntegrityError:
             session.rollback()
             winner = _find(session, principal.kind, principal.id, key)

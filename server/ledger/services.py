@@ -98,11 +98,9 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     locked: dict[int, Card] = session.info.setdefault(_LOCKED, {})
     ids = sorted(wanted - locked.keys())
     if ids:
-        stmt = (
-            select(Card).where(Card.id.in_(ids)).order_by(Card.id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        locked.update((card.id, card) for card in session.scalars(stmt))
+        stmt = card_lock_select().where(Card.id.in_(ids)).order_by(Card.id)
+        locked.update((card.id, card) for card in
+                      session.scalars(stmt, execution_options={"populate_existing": True}))
     missing = wanted - locked.keys()
     if missing:
         raise NotFound(f"卡不存在: {sorted(missing)}")

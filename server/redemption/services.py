@@ -128,13 +128,17 @@ def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
     return store
 
 
-def _check_card(card: Card, product: CardProduct, store_id: int, now: datetime) -> None:
+def _check_card(presented: PresentedCard, store: Store, now: datetime) -> None:
+    """The card is live and works at this store: the product's store scope, its batch's regions."""
+    card, product = presented.card, presented.product
     if card.status == CardStatus.EXPIRED or (card.expires_at is not None and card.expires_at <= now):
         raise CardExpired()
     if card.status != CardStatus.ACTIVE:
         raise CardNotActive(details={"status": card.status})
-    if product.store_scope != "all" and store_id not in product.store_scope:
+    if product.store_scope != "all" and store.id not in product.store_scope:
         raise StoreNotAllowed()
+    if not rules.usable_in(presented.region_codes, store.region_code):
+        raise StoreNotAllowed("该卡仅限发行地区的门店使用", details={"region_codes": presented.region_codes})
 
 
 def redemption_postings(card_id: int, merchant_id: int, outcome: rules.Outcome) -> list[Posting]:
@@ -161,9 +165,7 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
     presented = _lock_presented_card(session, redis, config, actor, request.code)
     card, product, digest = presented.card, presented.product, presented.digest
     now = utcnow()
-    _check_card(card, product, store.id, now)
-    if not rules.usable_in(presented.region_codes, store.region_code):
-        raise StoreNotAllowed("该卡仅限发行地区的门店使用", details={"region_codes": presented.region_codes})
+    _check_card(presented, store, now)
     outcome = rules.compute(
         kind=product.kind,
         balances=rules.Balances(card.principal_fen, card.bonus_fen, card.points, card.uses_remaining),
