@@ -9,8 +9,8 @@ from server.auth import Principal, PrincipalKind, issue_token, token_ttl
 from server.consumers.services import login_with_code
 from server.db import db
 from server.extensions import get_redis
-from server.payments.gateway import get_wechat_client
 from server.schemas import Blueprint, Schema
+from server.wechat.adapters import get_wechat_client
 
 blueprint = Blueprint("mp_auth", __name__, url_prefix="/api/v1/mp", description="小程序登录")
 

@@ -12,10 +12,10 @@ from server.consumers.models import Consumer
 from server.db import db
 from server.errors import Unauthenticated
 from server.idempotency import HEADER, idempotent
-from server.payments.gateway import get_payment_gateway, pay_notify_url
 from server.payments.purchases import start_purchase
 from server.schemas import Blueprint
 from server.web import client_ip
+from server.wechat.adapters import get_payment_gateway, pay_notify_url
 
 blueprint = Blueprint("mp_purchases", __name__, url_prefix="/api/v1/mp/batches", description="小程序购卡")
 

@@ -6,7 +6,7 @@ from flask import Response, current_app, jsonify, request
 from marshmallow import fields, validate
 
 from server.auth import PrincipalKind, current_principal, require
-from server.cards import refunds, top_ups, transfers, wallet
+from server.cards import transfers, wallet
 from server.cards.dynamic_codes import QR_PREFIX, resolve_code
 from server.cards.qr import render_qr_png
 from server.cards.serializers import serialize_card
@@ -16,10 +16,11 @@ from server.extensions import get_redis
 from server.idempotency import HEADER, idempotent
 from server.merchants.models import Merchant
 from server.pagination import PageArgs
-from server.payments.gateway import get_payment_gateway, pay_notify_url
+from server.payments import card_refunds, top_ups
 from server.products.models import CardProduct
 from server.schemas import Blueprint, Fen, Schema
 from server.web import client_ip
+from server.wechat.adapters import get_payment_gateway, pay_notify_url
 
 blueprint = Blueprint("mp_wallet", __name__, url_prefix="/api/v1/mp", description="小程序：卡包")
 consumer_only = require(PrincipalKind.CONSUMER)
@@ -121,7 +122,7 @@ def top_up(body, card_id: int):
 @blueprint.arguments(RefundRequestSchema)
 def refund(body, card_id: int):
     """Refund the card's unused principal through WeChat (cooling-off, fee and forfeited bonus applied)."""
-    record = refunds.refund_card(db.session, get_payment_gateway(), consumer_id=current_principal().id,
+    record = card_refunds.refund_card(db.session, get_payment_gateway(), consumer_id=current_principal().id,
                                  card_id=card_id, reason=body["reason"], now=utcnow())
     return jsonify(refund_no=record.refund_no, refund_fen=record.refund_fen, fee_fen=record.fee_fen,
                    forfeited_bonus_fen=record.forfeited_bonus_fen, status=record.status), 201

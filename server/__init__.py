@@ -77,13 +77,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = flask_smorest.Api(app)
     app.extensions["kabao_api"] = api
 
-    from server.cards.face_views import blueprint as faces_blueprint
-    from server.health import blueprint as health_blueprint
+    from server.api.faces import blueprint as faces_blueprint
+    from server.api.health import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
     app.register_blueprint(faces_blueprint)
-    if app.config["WECHAT_SIMULATOR"]:
-        _mount_wechat_simulator(app)
     for blueprint in _api_blueprints():
         api.register_blueprint(blueprint)
 
@@ -111,30 +109,16 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from miniprogram_api.cards import blueprint as mp_cards_api
     from miniprogram_api.purchases import blueprint as mp_purchases_api
     from miniprogram_api.wallet import blueprint as mp_wallet_api
-    from server.issuance.views import blueprint as issuance_api
-    from server.merchants.views import blueprint as merchant_api
-    from server.payments.views import callbacks as wechat_callbacks_api
-    from server.payments.views import orders as mp_orders_api
-    from server.platform.views import blueprint as platform_api
-    from server.products.views import blueprint as products_api
-    from server.redemption.views import blueprint as redemption_api
-    from server.reports.views import blueprint as reports_api
+    from server.api.issuance import blueprint as issuance_api
+    from server.api.merchants import blueprint as merchant_api
+    from server.api.payments import callbacks as wechat_callbacks_api
+    from server.api.payments import orders as mp_orders_api
+    from server.api.platform import blueprint as platform_api
+    from server.api.products import blueprint as products_api
+    from server.api.redemption import blueprint as redemption_api
+    from server.api.reports import blueprint as reports_api
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
             mp_wallet_api]
 
-
-def _mount_wechat_simulator(app: Flask) -> None:
-    """Serve the local WeChat and point the WeChat adapters at it (config refuses it in production)."""
-    from flask import current_app
-
-    from server.extensions import get_redis
-    from server.wechat import WeChatSettings
-    from server.wechat.simulator import URL_PREFIX, create_simulator_blueprint, simulator_config
-
-    app.config.update(simulator_config(app.config["PUBLIC_BASE_URL"], app.config))
-    app.register_blueprint(
-        create_simulator_blueprint(lambda: WeChatSettings.from_config(current_app.config), get_redis),
-        url_prefix=URL_PREFIX,
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.cards.faces import card_face_url
+from server.cards.face_links import card_face_url
 from server.cards.models import Card
 from server.merchants.models import Merchant
 from server.products.models import CardProduct

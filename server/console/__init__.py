@@ -21,7 +21,7 @@ def init_console(app: Flask) -> None:
     CSRF is checked only on the console's own blueprints (``csrf.protect()`` before each of their
     requests), not app-wide: the JSON API and WeChat's callbacks authenticate without cookies, and
     a blueprint added later must not start refusing their posts."""
-    from server.cards.faces import product_face_url
+    from server.cards.face_links import product_face_url
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
 

@@ -12,6 +12,7 @@ import uuid
 
 from flask import Response, current_app, flash, g, jsonify, render_template, request
 
+from server.api import redemption as redemption_api
 from server.console.auth import console_login_required
 from server.console.filters import money
 from server.console.forms import given, load_form
@@ -25,7 +26,6 @@ from server.merchants import services as merchants
 from server.merchants.permissions import Action
 from server.pagination import paginate
 from server.redemption import services as redemption
-from server.redemption import views as redemption_api
 from server.redemption.models import Redemption, RedemptionStatus
 from server.timeutil import day_bounds
 

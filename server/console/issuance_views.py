@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, flash, g, render_template, request
 from sqlalchemy import select
 
+from server.api import issuance as issuance_api
 from server.console.auth import console_login_required
 from server.console.forms import given, load_form, split_list
 from server.console.merchant_views import blueprint
@@ -17,7 +18,6 @@ from server.console.pages import see_other, shows_errors_on
 from server.db import db
 from server.issuance import codes as code_service
 from server.issuance import services
-from server.issuance import views as issuance_api
 from server.issuance.models import Batch, BatchStatus, Channel, ChannelKind, IssueMethod
 from server.issuance.schemas import CreateBatchSchema, CreateChannelSchema, GenerateCodesSchema
 from server.issuance.serializers import batch_to_dict

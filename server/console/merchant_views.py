@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, jsonify, render_template, request
 
-from server.cards.faces import template_face_url
+from server.api.merchants import document_storage
+from server.cards.face_links import template_face_url
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import STAFF, console_login_required, permitted
@@ -26,7 +27,6 @@ from server.merchants import services as merchants
 from server.merchants.models import DocumentKind, Staff, StaffRole
 from server.merchants.permissions import Action
 from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchema
-from server.merchants.views import document_storage
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import CardProduct, ProductStatus

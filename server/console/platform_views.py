@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
+from server.api.merchants import document_storage
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import ADMIN, platform_login_required
@@ -14,7 +15,6 @@ from server.console.forms import load_form
 from server.db import db
 from server.merchants.models import Merchant, MerchantStatus
 from server.merchants.services import list_documents
-from server.merchants.views import document_storage
 from server.pagination import paginate
 from server.platform import services as platform
 from server.platform.models import PlatformAdmin

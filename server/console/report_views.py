@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Response, g, render_template, request
 
+from server.api import reports as reports_api
 from server.console.auth import console_login_required
 from server.console.forms import given, load_form
 from server.console.merchant_views import blueprint
@@ -15,7 +16,6 @@ from server.console.reporting import chart, report
 from server.db import db
 from server.merchants import services as merchants
 from server.merchants.permissions import Action
-from server.reports import views as reports_api
 
 
 @blueprint.get("/reports")

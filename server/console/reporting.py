@@ -9,8 +9,8 @@ from typing import Any
 from flask import g
 from markupsafe import Markup
 
+from server.api.reports import scoped_summary
 from server.console.charts import activity_chart
-from server.reports.views import scoped_summary
 
 #: Days of the dashboard's chart, today included.
 CHART_DAYS = 30

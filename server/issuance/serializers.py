@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.cards.faces import product_face_url
+from server.cards.face_links import product_face_url
 from server.cards.serializers import product_summary
 from server.issuance.codes import CodeCounts
 from server.issuance.models import Batch, BatchApproval, Channel

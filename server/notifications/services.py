@@ -30,9 +30,9 @@ from server.consumers.models import Consumer
 from server.db import db, utcnow
 from server.money import yuan
 from server.notifications.models import OutboxMessage, OutboxStatus
-from server.payments.gateway import get_wechat_client
 from server.timeutil import SHANGHAI
 from server.wechat import SubscribeMessageError, send_subscribe_message
+from server.wechat.adapters import get_wechat_client
 from server.wechat.client import KabaoWeChatClient
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from flask import Flask, current_app
 
 from server.db import db
 from server.notifications.services import deliver_pending
-from server.payments.gateway import get_payment_gateway, get_wechat_client
 from server.payments.services import ReconcileOutcome, reconcile_payments
+from server.wechat.adapters import get_payment_gateway, get_wechat_client
 
 
 def register(app: Flask) -> None:

@@ -28,10 +28,10 @@ from server.ledger.accounts import CardBucket, MerchantAccount, card_account, me
 from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, post_journal
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
-from server.payments.gateway import get_payment_gateway
 from server.payments.models import OrderPurpose, PaymentOrder
-from server.payments.refunds import refund_undeliverable_order
+from server.payments.wechat_refunds import refund_undeliverable_order
 from server.products.models import CardProduct
+from server.wechat.adapters import get_payment_gateway
 
 logger = logging.getLogger(__name__)
 

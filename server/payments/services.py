@@ -28,7 +28,7 @@ from server.db import utcnow
 from server.errors import NotFound
 from server.payments import effects
 from server.payments.models import NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
-from server.payments.refunds import resubmit_pending_refunds, settle_accepted_refunds
+from server.payments.wechat_refunds import resubmit_pending_refunds, settle_accepted_refunds
 from server.wechat import OrderAlreadyPaid, OrderNotExist, PaymentGateway, PaymentNotice, new_out_trade_no
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The WeChat adapter layer: every call to WeChat (login, subscribe messages, Pay) goes through here.
 
 No database and no app factory here: the factory builds these from ``WeChatSettings.from_config``
-and the domains use them. ``server.wechat.simulator`` is a local stand-in for WeChat.
+and the domains use them. ``wechat_simulator`` is a local stand-in for WeChat.
 """
 
 from server.wechat.client import (

@@ -1,7 +1,7 @@
 """WeChat credentials and endpoints, read once from the Flask config.
 
 Base URLs are configurable so the same code can talk to WeChat in production and to the built-in
-simulator (server/wechat/simulator) everywhere else.
+simulator (wechat_simulator) everywhere else.
 """
 
 from __future__ import annotations

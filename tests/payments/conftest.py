@@ -14,10 +14,11 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.payments.gateway import set_payment_gateway
+from server.wechat.adapters import set_payment_gateway
 from tests import factories, issuance_support
 from tests.payments.support import TOP_UP_TEMPLATE, Live, Shop
 from tests.wechat.conftest import merchant_cert  # noqa: F401 - a throwaway PEM pair for refunds
+from wechat_simulator import mount as mount_wechat_simulator
 
 #: Threads of the simulator's notify delivery and of our after-commit sender.
 BACKGROUND_THREADS = {"wxsim-notify", "kabao-outbox"}
@@ -39,6 +40,7 @@ def live_server(app: Flask, app_config: dict, merchant_cert: tuple[str, str]) ->
         "WECHAT_TEMPLATE_TOP_UP": TOP_UP_TEMPLATE,
         "WECHAT_TEMPLATE_REDEMPTION": "tpl-redemption",
     })
+    mount_wechat_simulator(served)
     server.app = served  # the port had to exist before the app could know its own URL
     thread = threading.Thread(target=server.serve_forever, name="kabao-live", daemon=True)
     thread.start()

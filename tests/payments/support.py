@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from server.consumers.models import Consumer
 from server.db import db
-from server.payments.gateway import get_payment_gateway, pay_notify_url
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.services import create_order
 from server.products.models import CardProduct
 from server.wechat import WeChatSettings
-from server.wechat.simulator import URL_PREFIX
-from server.wechat.simulator.signing import signed_xml
+from server.wechat.adapters import get_payment_gateway, pay_notify_url
 from tests import factories
+from wechat_simulator import URL_PREFIX
+from wechat_simulator.signing import signed_xml
 
 TOP_UP_TEMPLATE = "tpl-top-up"
 

@@ -7,7 +7,7 @@ import uuid
 
 from server import crypto
 from server.consumers.models import Consumer
-from server.wechat.simulator import simulated_openid, simulated_unionid
+from wechat_simulator import simulated_openid, simulated_unionid
 
 
 def _code(name: str, *flags: str) -> str:

@@ -8,8 +8,8 @@ from sqlalchemy import update
 
 from server.cards.models import Card
 from server.db import utcnow
-from server.payments.gateway import get_payment_gateway
 from server.payments.models import PaymentOrder
+from server.wechat.adapters import get_payment_gateway
 from tests.payments.support import new_card, order_row, place_top_up, wait_order_status
 
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from server.db import db
 from server.errors import NotRefundable
-from server.payments.gateway import get_payment_gateway, set_payment_gateway
 from server.payments.models import PaymentNotifyLog, PaymentOrder, Refund, RefundAllocation
-from server.payments.refunds import refund_card_payments
+from server.payments.wechat_refunds import refund_card_payments
 from server.wechat import new_out_trade_no
-from server.wechat.simulator.signing import encrypt_req_info, to_xml
+from server.wechat.adapters import get_payment_gateway, set_payment_gateway
 from tests.payments.support import new_card, order_row, place_top_up, wait_for, wait_order_status
+from wechat_simulator.signing import encrypt_req_info, to_xml
 
 REFUND_NOTIFY = "/api/v1/wechat/refund/notify"
 

@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 
 from server.wechat import InvalidNotify, WeChatPayV2Gateway, WeChatSettings
 from server.wechat.pay import CHINA_TZ
-from server.wechat.simulator import URL_PREFIX, create_simulator_blueprint, simulator_config
+from wechat_simulator import URL_PREFIX, create_simulator_blueprint, simulator_config
 
 APPID = "wx0123456789abcdef"
 SECRET = "test-app-secret"

@@ -21,7 +21,7 @@ from server.wechat import (
     make_wechat_client,
     send_subscribe_message,
 )
-from server.wechat.simulator import simulated_openid, simulated_unionid
+from wechat_simulator import simulated_openid, simulated_unionid
 
 APPID = "wx0123456789abcdef"  # the app's WECHAT_APPID in conftest
 

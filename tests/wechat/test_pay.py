@@ -25,7 +25,7 @@ from server.wechat import (
     new_out_trade_no,
 )
 from server.wechat.pay import CHINA_TZ
-from server.wechat.simulator.signing import encrypt_req_info, signed_xml, to_xml
+from wechat_simulator.signing import encrypt_req_info, signed_xml, to_xml
 
 PAY_KEY = "TestPayKey0123456789abcdefghijkl"  # the app's WECHAT_PAY_KEY in conftest
 

@@ -11,14 +11,14 @@ import requests
 from flask import Flask
 
 from server.wechat import WeChatSettings
-from server.wechat.simulator import (
+from wechat_simulator import (
     SIMULATOR_CREDENTIALS,
     URL_PREFIX,
     create_simulator_blueprint,
     simulator_config,
 )
-from server.wechat.simulator.identities import forced_errcode, parse_login_code, simulated_openid
-from server.wechat.simulator.signing import parse_xml, sign, to_xml
+from wechat_simulator.identities import forced_errcode, parse_login_code, simulated_openid
+from wechat_simulator.signing import parse_xml, sign, to_xml
 
 
 def _settings() -> WeChatSettings:

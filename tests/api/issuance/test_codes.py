@@ -134,7 +134,7 @@ def test_a_complete_download_keeps_the_codes(app, client, shop, code_batch):
 
 
 def test_generation_is_throttled_per_merchant(app, client, shop, code_batch, monkeypatch):
-    from server.issuance import views
+    from server.api import issuance as views
 
     monkeypatch.setattr(views, "CODE_GENERATIONS_PER_HOUR", 2)
     assert [_generate(client, code_batch, shop.headers(), count=1).status_code for _ in range(3)] == [201, 201, 429]

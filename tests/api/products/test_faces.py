@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from server.cards.faces import card_face_url
+from server.cards.face_links import card_face_url
 from server.db import db
 from tests import factories
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from server.cards import face
-from server.cards.face import (
+from server.cards import face_images as face
+from server.cards.face_images import (
     CARD_NO_BOX,
     DEFAULT_COLOR,
     FONT_ENV_VAR,

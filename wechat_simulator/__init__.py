@@ -1,12 +1,8 @@
 """A local WeChat (mini-program API + WeChat Pay v2) for development, tests and the demo.
 
-Mount (only when ``WECHAT_SIMULATOR=1``; refused when ``APP_ENV=production``)::
-
-    app.config.update(simulator_config(app.config["PUBLIC_BASE_URL"], app.config))
-    app.register_blueprint(
-        create_simulator_blueprint(lambda: WeChatSettings.from_config(current_app.config), get_redis),
-        url_prefix=URL_PREFIX,
-    )
+Not part of the product: nothing under ``server/`` imports it. ``wsgi.py`` calls :func:`mount` when
+``WECHAT_SIMULATOR=1`` (the embedded default of ``make run``), tests mount it themselves, and a
+production configuration can never serve it (the config and :func:`mount` both refuse).
 
 Routes under ``/wechat-sim``: WeChat's own paths below ``api/`` and ``pay/`` (so the base URLs are
 ``{PUBLIC_BASE_URL}/wechat-sim/api/`` and ``…/pay/``), plus simulator actions:
@@ -22,8 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from server.wechat.simulator.blueprint import URL_PREFIX, create_simulator_blueprint
-from server.wechat.simulator.identities import simulated_openid, simulated_unionid
+from flask import Flask, current_app
+
+from server.extensions import get_redis
+from server.wechat import WeChatSettings
+from wechat_simulator.blueprint import URL_PREFIX, create_simulator_blueprint
+from wechat_simulator.identities import simulated_openid, simulated_unionid
 
 # Credentials used when the config leaves them empty: the simulator checks whatever the app uses.
 SIMULATOR_CREDENTIALS = {
@@ -47,10 +47,23 @@ def simulator_config(public_base_url: str, config: Mapping[str, Any] | None = No
     return overrides
 
 
+def mount(app: Flask) -> None:
+    """Serve the simulator under ``URL_PREFIX`` and point the app's WeChat adapters at it.
+
+    The blueprint refuses to be registered on a production app.
+    """
+    app.config.update(simulator_config(app.config["PUBLIC_BASE_URL"], app.config))
+    app.register_blueprint(
+        create_simulator_blueprint(lambda: WeChatSettings.from_config(current_app.config), get_redis),
+        url_prefix=URL_PREFIX,
+    )
+
+
 __all__ = [
     "SIMULATOR_CREDENTIALS",
     "URL_PREFIX",
     "create_simulator_blueprint",
+    "mount",
     "simulated_openid",
     "simulated_unionid",
     "simulator_config",

@@ -24,7 +24,6 @@ from sqlalchemy.sql.expression import ColumnElement, Exists
 
 from server.db import utcnow
 from server.errors import Conflict, NotRefundable
-from server.payments.gateway import refund_notify_url
 from server.payments.models import (
     NotifyOutcome,
     OrderStatus,
@@ -34,6 +33,7 @@ from server.payments.models import (
     RefundStatus,
 )
 from server.wechat import PayConfigurationError, PaymentError, PaymentGateway, RefundNotice, new_out_trade_no
+from server.wechat.adapters import refund_notify_url
 
 logger = logging.getLogger(__name__)
 

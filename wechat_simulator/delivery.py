@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from server.wechat.simulator.signing import parse_xml
+from wechat_simulator.signing import parse_xml
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any, NamedTuple
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from server.wechat.settings import WeChatSettings
-from server.wechat.simulator import identities
-from server.wechat.simulator.delivery import DEFAULT_NOTIFY_DELAYS, deliver_in_background
-from server.wechat.simulator.signing import SIGN_TYPES, encrypt_req_info, parse_xml, sign, signed_xml, to_xml
-from server.wechat.simulator.store import SimStore
+from wechat_simulator import identities
+from wechat_simulator.delivery import DEFAULT_NOTIFY_DELAYS, deliver_in_background
+from wechat_simulator.signing import SIGN_TYPES, encrypt_req_info, parse_xml, sign, signed_xml, to_xml
+from wechat_simulator.store import SimStore
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ back through WeChat; principal that came free (a claim or a code) is forfeited, 
 
 One journal empties the card: principal → refunds (what is paid back) + revenue (the fee) +
 promotion (free principal); bonus → promotion; uses → uses issuance. WeChat refunds follow against
-the card's paid orders, newest first (server/payments/refunds.py).
+the card's paid orders, newest first (server/payments/wechat_refunds.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from server.ledger.accounts import CardBucket, MerchantAccount, card_account, me
 from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, lock_cards, post_journal
 from server.payments.models import OrderStatus, PaymentOrder, Refund
-from server.payments.refunds import refund_card_payments
+from server.payments.wechat_refunds import refund_card_payments
 from server.products.models import CardKind, CardProduct
 from server.products.validation import COOLING_OFF_DAYS
 from server.redemption.models import Redemption, RedemptionStatus

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from server.api.merchants import document_storage
+from server.api.products import product_to_dict
 from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
 from server.db import db
 from server.extensions import get_redis
@@ -11,13 +13,11 @@ from server.merchants.models import Merchant
 from server.merchants.schemas import LoginSchema
 from server.merchants.serializers import merchant_to_dict
 from server.merchants.services import list_documents
-from server.merchants.views import document_storage
 from server.pagination import paginate
 from server.platform import services
 from server.products import services as products
 from server.products.models import CardProduct
 from server.products.schemas import ListArgs, ReviewSchema
-from server.products.views import product_to_dict
 from server.schemas import Blueprint
 from server.web import client_ip
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from server.cards.face import face_cache_key, render_card_face
-from server.cards.faces import FACE_TTL_SECONDS, read_face_token
+from server.cards.face_images import face_cache_key, render_card_face
+from server.cards.face_links import FACE_TTL_SECONDS, read_face_token
 from server.cards.models import Card
 from server.cards.serializers import mask_card_no
 from server.db import db

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, request
 
 from server.auth import current_principal
-from server.cards.faces import product_face_url, template_face_url
+from server.cards.face_links import product_face_url, template_face_url
 from server.db import db
 from server.errors import ValidationError
 from server.merchants.permissions import Action, staff_action

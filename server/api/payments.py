@@ -17,13 +17,13 @@ from flask import Response, jsonify, request
 
 from server.auth import PrincipalKind, current_principal, require
 from server.db import db
-from server.payments.gateway import get_payment_gateway
 from server.payments.models import NotifyKind, NotifyOutcome, PaymentNotifyLog
-from server.payments.refunds import RefundRejected, settle_refund
 from server.payments.services import PaymentRejected, consumer_order, settle_payment
+from server.payments.wechat_refunds import RefundRejected, settle_refund
 from server.schemas import Blueprint
 from server.timeutil import iso
 from server.wechat import InvalidNotify, PaymentGateway
+from server.wechat.adapters import get_payment_gateway
 
 logger = logging.getLogger(__name__)
 
