@@ -29,7 +29,7 @@ run: install
 	WECHAT_SIMULATOR=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --with-threads
 
 # SQLite always; PostgreSQL + Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set (mandatory with CI=true).
-test: install browser-deps
+test: install browser-deps lint
 	@if [ "$$CI" = "true" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
 		echo "CI=true: TEST_DATABASE_URL and TEST_REDIS_URL are required (PostgreSQL and Redis)" >&2; exit 1; fi
 	$(MAKE) --no-print-directory test-sqlite
@@ -42,8 +42,10 @@ test-sqlite: install
 test-postgres: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, and the layer contract of pyproject.toml (import-linter): an upward import fails the build.
 lint: install
-	$(BIN)/ruff check server miniprogram_api tests bench wsgi.py
+	$(BIN)/ruff check server miniprogram_api wechat_simulator tests bench wsgi.py
+	$(BIN)/lint-imports
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

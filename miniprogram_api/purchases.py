@@ -15,7 +15,7 @@ from server.idempotency import HEADER, idempotent
 from server.payments.purchases import start_purchase
 from server.schemas import Blueprint
 from server.web import client_ip
-from server.wechat.adapters import get_payment_gateway, pay_notify_url
+from server.wechat.adapters import get_payment_gateway
 
 blueprint = Blueprint("mp_purchases", __name__, url_prefix="/api/v1/mp/batches", description="小程序购卡")
 
@@ -34,7 +34,6 @@ def purchase(batch_id: int):
         consumer=consumer,
         batch_id=batch_id,
         client_ip=client_ip(),
-        notify_url=pay_notify_url(),
         idempotency_key=request.headers.get(HEADER),
     )
     return jsonify(order_no=order.out_trade_no, amount_fen=order.amount_fen, pay_params=pay_params), 201

@@ -20,7 +20,7 @@ from server.payments import card_refunds, top_ups
 from server.products.models import CardProduct
 from server.schemas import Blueprint, Fen, Schema
 from server.web import client_ip
-from server.wechat.adapters import get_payment_gateway, pay_notify_url
+from server.wechat.adapters import get_payment_gateway
 
 blueprint = Blueprint("mp_wallet", __name__, url_prefix="/api/v1/mp", description="小程序：卡包")
 consumer_only = require(PrincipalKind.CONSUMER)
@@ -109,7 +109,7 @@ def top_up(body, card_id: int):
     """A WeChat Pay order; principal and bonus are credited once, when payment is confirmed."""
     order, pay_params = top_ups.start_top_up(
         db.session, get_payment_gateway(), consumer_id=current_principal().id, card_id=card_id,
-        amount_fen=body["amount_fen"], client_ip=client_ip(), notify_url=pay_notify_url(),
+        amount_fen=body["amount_fen"], client_ip=client_ip(),
         idempotency_key=request.headers.get(HEADER),
     )
     return jsonify(order_no=order.out_trade_no, amount_fen=order.amount_fen, bonus_fen=order.bonus_fen,

@@ -25,7 +25,7 @@ from server.payments.models import OrderPurpose, OrderStatus, PaymentOrder
 from server.platform.models import PlatformAdmin
 from server.redemption.models import Redemption
 from server.redemption.services import RedeemRequest, redeem, reverse
-from server.wechat import new_out_trade_no
+from server.wechat import PaymentGateway, new_out_trade_no
 
 ADMIN = ("admin", "kabao-admin-123")
 MERCHANT_LICENSE = "91310000MA1FL0DE0Y"
@@ -40,9 +40,14 @@ STAFF = [
 STORES = [("人民广场店", "310101", "上海市黄浦区南京东路 1 号"), ("徐家汇店", "310104", "上海市徐汇区漕溪北路 2 号")]
 
 
-def load_demo(session: Session, config: Mapping[str, Any] | None = None, redis: Redis | None = None) -> list[str]:
-    """The platform admin, an approved demo merchant with stores and staff of every role; with ``config``
-    and ``redis`` also published products, active batches and a month of history for the reports.
+def load_demo(
+    session: Session,
+    config: Mapping[str, Any] | None = None,
+    redis: Redis | None = None,
+    gateway: PaymentGateway | None = None,
+) -> list[str]:
+    """The platform admin, an approved demo merchant with stores and staff of every role; with ``config``,
+    ``redis`` and ``gateway`` also published products, active batches and a month of history for the reports.
     """
     if session.scalar(select(PlatformAdmin).where(PlatformAdmin.username == ADMIN[0])) is None:
         session.add(PlatformAdmin(username=ADMIN[0], password_hash=hash_password(ADMIN[1])))
@@ -83,9 +88,9 @@ def load_demo(session: Session, config: Mapping[str, Any] | None = None, redis: 
         f"  merchant {role.value:<10}: {username} / {password}  (/console/login)"
         for username, password, role, _ in STAFF
     ]
-    if config is not None and redis is not None:
+    if config is not None and redis is not None and gateway is not None:
         lines += load_issuance_demo(session, config, merchant)
-        lines += _load_history(session, config, redis, merchant)
+        lines += _load_history(session, config, redis, gateway, merchant)
     return lines
 
 
@@ -99,7 +104,9 @@ HISTORY = [
 HISTORY_DAYS = 30
 
 
-def _load_history(session: Session, config: Mapping[str, Any], redis: Redis, merchant: Merchant) -> list[str]:
+def _load_history(
+    session: Session, config: Mapping[str, Any], redis: Redis, gateway: PaymentGateway, merchant: Merchant
+) -> list[str]:
     """Cards claimed, bought and topped up through the payment effects, redeemed at both stores (one
     reversed), then spread over the past month up to now, so the dashboard and reports show real
     figures. Runs once."""
@@ -119,10 +126,11 @@ def _load_history(session: Session, config: Mapping[str, Any], redis: Redis, mer
         claim(session, config, batch_id=batches[IssueMethod.CLAIM].id, consumer_id=consumer.id)
         card_order = _paid_order(session, merchant.id, consumer.id, OrderPurpose.PURCHASE,
                                  batches[IssueMethod.PURCHASE].price_fen, batch_id=batches[IssueMethod.PURCHASE].id)
-        run_effect(session, card_order)
+        run_effect(session, gateway, config, card_order)
         for amount in top_ups:
-            run_effect(session, _paid_order(session, merchant.id, consumer.id, OrderPurpose.TOP_UP, amount,
-                                            bonus_fen=amount // 10, card_id=card_order.card_id))
+            order = _paid_order(session, merchant.id, consumer.id, OrderPurpose.TOP_UP, amount,
+                                bonus_fen=amount // 10, card_id=card_order.card_id)
+            run_effect(session, gateway, config, order)
         for n, bill in enumerate(bills):
             store = stores[n % len(stores)]
             at_counter = cashier if store.id == cashier.store_id else owner

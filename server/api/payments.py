@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import xmltodict
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from server.auth import PrincipalKind, current_principal, require
 from server.db import db
@@ -45,7 +45,7 @@ def pay_notify() -> Response:
         receipt.reference = notice.out_trade_no
         receipt.detail = {"transaction_id": notice.transaction_id, "total_fee": notice.total_fee,
                           "result_code": notice.result_code}
-        settlement = settle_payment(db.session, notice, source="notify")
+        settlement = settle_payment(db.session, gateway, current_app.config, notice, source="notify")
     except (InvalidNotify, PaymentRejected) as exc:
         return receipt.refused(exc.reason, getattr(exc, "order", None))
     except Exception as exc:  # any failure of ours answers FAIL, never a 500

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
-from server.cards.models import Card, CardStatus
+from server.cards.models import CARD_LIFECYCLE, Card, CardStatus
 from server.cards.services import card_expiry
 from server.errors import Conflict, NotFound
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
@@ -56,7 +56,7 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
                                  Posting(merchant_account(card.merchant_id, MerchantAccount.POINTS_ISSUANCE),
                                          card.points),
                              ])
-            card.status = CardStatus.EXPIRED
+            CARD_LIFECYCLE.apply(card, "expire")
             expired += 1
         session.flush()
 
@@ -67,12 +67,12 @@ def reactivate_card(session: Session, actor: Principal, card_no: str, now: datet
     if card is None or card.merchant_id != actor.merchant_id:
         raise NotFound("卡不存在")
     card = lock_cards(session, [card.id])[card.id]
-    if card.status != CardStatus.EXPIRED:
+    if not CARD_LIFECYCLE.allows(card.status, "reactivate"):
         raise Conflict("只有已过期的卡可以重新激活")
     product = session.get(CardProduct, card.product_id)
     new_expiry = card_expiry(product.validity, now)
     card.expires_at = new_expiry if new_expiry is None or new_expiry > now else now + REACTIVATION_PERIOD
-    card.status = CardStatus.ACTIVE
+    CARD_LIFECYCLE.apply(card, "reactivate")
     session.flush()
     record(session, action="card.reactivate", actor_type="staff", actor_id=actor.id, merchant_id=card.merchant_id,
            target_type="card", target_id=card.id, detail={"expires_at": card.expires_at.isoformat()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.transitions import Lifecycle
 
 
 class CardStatus(StrEnum):
@@ -18,6 +19,19 @@ class CardStatus(StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"
     TRANSFERRED = "transferred"
+
+
+#: A card's lifecycle. An expired card can be brought back (unnamed cards must be, on request); a
+#: refunded card is empty for good.
+CARD_LIFECYCLE = Lifecycle(CardStatus, {
+    (CardStatus.ACTIVE, "freeze"): CardStatus.FROZEN,
+    (CardStatus.FROZEN, "unfreeze"): CardStatus.ACTIVE,
+    (CardStatus.ACTIVE, "expire"): CardStatus.EXPIRED,
+    (CardStatus.EXPIRED, "reactivate"): CardStatus.ACTIVE,
+    (CardStatus.ACTIVE, "refund"): CardStatus.REFUNDED,
+    (CardStatus.EXPIRED, "refund"): CardStatus.REFUNDED,
+    (CardStatus.FROZEN, "refund"): CardStatus.REFUNDED,
+}, noun="卡")
 
 
 class Card(CreatedAt, db.Model):

@@ -29,7 +29,7 @@ from server.merchants.permissions import Action
 from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchema
 from server.pagination import paginate
 from server.products import services as products
-from server.products.models import CardProduct, ProductStatus
+from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
@@ -104,7 +104,8 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
 
     Editable products are validated afresh (what a submit would find); the findings shown for
     others are those recorded when they were last saved. A refused save adds its field messages."""
-    editable = (product is None or product.status in products.EDITABLE) and permitted("console.update_product")
+    editable = product is None or PRODUCT_LIFECYCLE.allows(product.status, "edit")
+    editable = editable and permitted("console.update_product")
     findings = products.run_validation(fields) if editable else product.validation
     error = g.get("error")
     if isinstance(error, ValidationError):
@@ -211,7 +212,7 @@ def retire_product(product_id: int) -> Response:
 
 def can_happen(product: CardProduct, event: str) -> bool:
     """Whether the product lifecycle allows ``event`` now (the services' transition table decides)."""
-    return (ProductStatus(product.status), event) in products.TRANSITIONS
+    return PRODUCT_LIFECYCLE.allows(product.status, event)
 
 
 # --- stores, staff, documents --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.transitions import Lifecycle
 
 
 class ChannelKind(StrEnum):
@@ -47,6 +48,16 @@ class BatchStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     CLOSED = "closed"
+
+
+#: A prepaid batch waits for its approvals; others start active.
+BATCH_LIFECYCLE = Lifecycle(BatchStatus, {
+    (BatchStatus.PENDING_APPROVAL, "approve"): BatchStatus.ACTIVE,
+    (BatchStatus.ACTIVE, "pause"): BatchStatus.PAUSED,
+    (BatchStatus.PAUSED, "resume"): BatchStatus.ACTIVE,
+    (BatchStatus.ACTIVE, "close"): BatchStatus.CLOSED,
+    (BatchStatus.PAUSED, "close"): BatchStatus.CLOSED,
+}, noun="批次")
 
 
 class Batch(CreatedAt, db.Model):

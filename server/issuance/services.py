@@ -24,7 +24,7 @@ from server.cards.services import issue_card
 from server.consumers.models import Consumer
 from server.db import utcnow
 from server.errors import Conflict, LimitReached, NotFound, SoldOut, ValidationError
-from server.issuance.models import Batch, BatchApproval, BatchStatus, Channel, IssueMethod
+from server.issuance.models import BATCH_LIFECYCLE, Batch, BatchApproval, BatchStatus, Channel, IssueMethod
 from server.ledger.models import ActorType
 from server.merchants.models import Merchant, MerchantKind, MerchantStatus
 from server.merchants.permissions import Action, allowed
@@ -136,7 +136,7 @@ def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
     The two must be different people, except at an individual (one-person) merchant. The batch row
     is locked, so two approvals racing each other are decided one after the other."""
     batch = get_batch(session, actor.merchant_id, batch_id, lock=True)
-    if batch.status != BatchStatus.PENDING_APPROVAL:
+    if not BATCH_LIFECYCLE.allows(batch.status, "approve"):
         raise Conflict("批次不在待审批状态")
     approvals = approvals_of(session, [batch.id])[batch.id]
     role = _approval_role(actor.role, {approval.role for approval in approvals})
@@ -147,7 +147,7 @@ def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
         raise Conflict("运营审批与财务审批须由两位不同的员工完成")
     session.add(BatchApproval(merchant_id=batch.merchant_id, batch_id=batch.id, staff_id=actor.id, role=role))
     if len(approvals) + 1 == len(APPROVAL_ACTIONS):
-        batch.status = BatchStatus.ACTIVE
+        BATCH_LIFECYCLE.apply(batch, "approve")
     session.flush()
     audit(session, actor, "batch.approve", "batch", batch.id, {"role": role, "status": batch.status})
     return batch

@@ -20,7 +20,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import record
-from server.cards.models import CardStatus
+from server.cards.models import CARD_LIFECYCLE
 from server.cards.services import owned_card
 from server.errors import NotRefundable
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
@@ -33,15 +33,13 @@ from server.products.validation import COOLING_OFF_DAYS
 from server.redemption.models import Redemption, RedemptionStatus
 from server.wechat import PaymentGateway, new_out_trade_no
 
-REFUNDABLE_STATUSES = frozenset({CardStatus.ACTIVE, CardStatus.EXPIRED, CardStatus.FROZEN})
-
 
 def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, reason: str,
                 now: datetime) -> Refund:
     card = owned_card(session, card_id, consumer_id)
     card = lock_cards(session, [card.id])[card.id]
     product = session.get(CardProduct, card.product_id)
-    if card.status not in REFUNDABLE_STATUSES:
+    if not CARD_LIFECYCLE.allows(card.status, "refund"):
         raise NotRefundable("该卡当前状态不可退款", details={"status": card.status})
     if not CardKind(product.kind).prepaid or not (product.refund_rule or {}).get("allowed"):
         raise NotRefundable()
@@ -76,7 +74,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
                            actor_type=ActorType.CONSUMER, actor_id=consumer_id, ref_type="refund", ref_id=refund.id,
                            idempotency_key=f"refund:{refund.refund_no}")
     refund.journal_id = journal.id
-    card.status = CardStatus.REFUNDED
+    CARD_LIFECYCLE.apply(card, "refund")
     if refund.refund_fen:
         refund_card_payments(session, gateway, refund=refund, amount_fen=refund.refund_fen)
     record(session, action="card.refund", actor_type="consumer", actor_id=consumer_id, merchant_id=m,

@@ -10,7 +10,8 @@ from flask import Flask, current_app
 
 from server.db import db
 from server.notifications.services import deliver_pending
-from server.payments.services import ReconcileOutcome, reconcile_payments
+from server.payments.services import ReconcileOutcome
+from server.payments.tasks import reconcile_payments
 from server.wechat.adapters import get_payment_gateway, get_wechat_client
 
 
@@ -21,7 +22,8 @@ def register(app: Flask) -> None:
     def reconcile_payments_command(older_than: int) -> None:
         """Settle paid orders and refunds whose notify never arrived, close expired unpaid orders and
         send refunds WeChat has not accepted again (run every few minutes)."""
-        report = reconcile_payments(db.session, get_payment_gateway(), older_than_minutes=older_than)
+        report = reconcile_payments(db.session, get_payment_gateway(), current_app.config,
+                                    older_than_minutes=older_than)
         counts = {outcome: len(numbers) for outcome, numbers in report.orders.items()}
         click.echo(
             f"settled {counts[ReconcileOutcome.SETTLED]}, closed {counts[ReconcileOutcome.CLOSED]}, "

@@ -14,9 +14,9 @@ automatically instead, so nobody pays without getting a card.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from server.cards.models import Card
@@ -31,11 +31,12 @@ from server.notifications.services import TemplateKey, amount_text, queue_messag
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.wechat_refunds import refund_undeliverable_order
 from server.products.models import CardProduct
-from server.wechat.adapters import get_payment_gateway
+from server.wechat import PaymentGateway
 
 logger = logging.getLogger(__name__)
 
-OrderEffect = Callable[[Session, PaymentOrder], None]
+#: An effect gets the gateway (to refund an order it cannot deliver) and the settings from the caller.
+OrderEffect = Callable[[Session, PaymentGateway, Mapping[str, Any], PaymentOrder], None]
 _EFFECTS: dict[str, OrderEffect] = {}
 
 UNDELIVERABLE_REASON = "商品已售罄或超出限购，已自动全额退款"
@@ -53,8 +54,8 @@ def order_effect(purpose: OrderPurpose) -> Callable[[OrderEffect], OrderEffect]:
     return register
 
 
-def run(session: Session, order: PaymentOrder) -> None:
-    _EFFECTS[order.purpose](session, order)
+def run(session: Session, gateway: PaymentGateway, config: Mapping[str, Any], order: PaymentOrder) -> None:
+    _EFFECTS[order.purpose](session, gateway, config, order)
 
 
 def order_key(order: PaymentOrder) -> str:
@@ -63,7 +64,7 @@ def order_key(order: PaymentOrder) -> str:
 
 
 @order_effect(OrderPurpose.TOP_UP)
-def credit_top_up(session: Session, order: PaymentOrder) -> None:
+def credit_top_up(session: Session, _gateway: PaymentGateway, _config: Mapping[str, Any], order: PaymentOrder) -> None:
     """Principal from WeChat clearing and the tier's bonus from promotion, in one journal."""
     if order.card_id is None:
         raise ValueError(f"top-up order {order.out_trade_no} names no card")
@@ -92,7 +93,9 @@ def credit_top_up(session: Session, order: PaymentOrder) -> None:
 
 
 @order_effect(OrderPurpose.PURCHASE)
-def issue_purchased_card(session: Session, order: PaymentOrder) -> None:
+def issue_purchased_card(
+    session: Session, gateway: PaymentGateway, config: Mapping[str, Any], order: PaymentOrder
+) -> None:
     """Issue the bought card with the paid amount; refund the order whole if none may be issued."""
     batch = session.get_one(Batch, order.batch_id)
     product = session.get_one(CardProduct, batch.product_id)
@@ -104,7 +107,7 @@ def issue_purchased_card(session: Session, order: PaymentOrder) -> None:
             take_from_stock(session, batch)
             card = issue_card(
                 session,
-                current_app.config,
+                config,
                 product=product,
                 batch=batch,
                 owner_id=order.consumer_id,
@@ -115,7 +118,7 @@ def issue_purchased_card(session: Session, order: PaymentOrder) -> None:
             )
     except Conflict as refusal:
         logger.warning("order %s paid but undeliverable (%s): refunding", order.out_trade_no, refusal.code)
-        refund_undeliverable_order(session, get_payment_gateway(), order, reason=UNDELIVERABLE_REASON)
+        refund_undeliverable_order(session, gateway, order, reason=UNDELIVERABLE_REASON)
         return
     order.card_id = card.id
     _queue_credit_message(session, order, card, product)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.transitions import Lifecycle
 
 
 class OrderPurpose(StrEnum):
@@ -23,6 +24,16 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     CLOSED = "closed"
     REFUNDED = "refunded"
+
+
+#: An order is paid once; a closed order WeChat reports paid after all is settled too (the money
+#: arrived). Refunded means every fen went back.
+ORDER_LIFECYCLE = Lifecycle(OrderStatus, {
+    (OrderStatus.PENDING, "pay"): OrderStatus.PAID,
+    (OrderStatus.CLOSED, "pay"): OrderStatus.PAID,
+    (OrderStatus.PENDING, "close"): OrderStatus.CLOSED,
+    (OrderStatus.PAID, "refund"): OrderStatus.REFUNDED,
+}, noun="订单")
 
 
 class PaymentOrder(CreatedAt, db.Model):
@@ -75,6 +86,13 @@ class RefundStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+#: A refund, and each of its allocations to a paid order, ends once: succeeded or failed.
+REFUND_LIFECYCLE = Lifecycle(RefundStatus, {
+    (RefundStatus.PENDING, "succeed"): RefundStatus.SUCCEEDED,
+    (RefundStatus.PENDING, "fail"): RefundStatus.FAILED,
+}, noun="退款")
 
 
 class Refund(CreatedAt, db.Model):

@@ -35,7 +35,6 @@ def start_purchase(
     consumer: Consumer,
     batch_id: int,
     client_ip: str,
-    notify_url: str,
     idempotency_key: str | None,
 ) -> tuple[PaymentOrder, dict[str, str]]:
     """The order to pay for one card of the batch, with its ``wx.requestPayment`` parameters."""
@@ -65,7 +64,6 @@ def start_purchase(
         amount_fen=batch.price_fen,
         batch_id=batch.id,
         client_ip=client_ip,
-        notify_url=notify_url,
         description=_description(offer),
         idempotency_key=idempotency_key,
     )

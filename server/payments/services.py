@@ -16,9 +16,11 @@ Settlement rules:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,8 +29,7 @@ from server.consumers.models import Consumer
 from server.db import utcnow
 from server.errors import NotFound
 from server.payments import effects
-from server.payments.models import NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
-from server.payments.wechat_refunds import resubmit_pending_refunds, settle_accepted_refunds
+from server.payments.models import ORDER_LIFECYCLE, NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
 from server.wechat import OrderAlreadyPaid, OrderNotExist, PaymentGateway, PaymentNotice, new_out_trade_no
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ ORDER_LIFETIME = timedelta(minutes=15)
 #: out_trade_no prefixes, so the merchant console tells order kinds apart.
 ORDER_NUMBER_PREFIX = {OrderPurpose.PURCHASE: "P", OrderPurpose.TOP_UP: "T"}
 #: States from which a payment confirmation settles an order (closed: see the module docstring).
-SETTLEABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
 #: orderquery states after which WeChat will never take the payment.
 DEAD_TRADE_STATES = frozenset({"CLOSED", "REVOKED", "PAYERROR"})
 
@@ -71,7 +71,6 @@ def create_order(
     card_id: int | None = None,
     batch_id: int | None = None,
     client_ip: str,
-    notify_url: str,
     description: str,
     idempotency_key: str | None,
 ) -> tuple[PaymentOrder, dict[str, str]]:
@@ -101,7 +100,7 @@ def create_order(
         description=description,
         openid=consumer.openid,
         client_ip=client_ip,
-        notify_url=notify_url,
+        notify_url=gateway.pay_notify_url,
         attach=str(order.id),
         expire_at=order.expires_at,
     )
@@ -109,8 +108,13 @@ def create_order(
     return order, gateway.pay_params(order.prepay_id)
 
 
-def settle_payment(session: Session, notice: PaymentNotice, *, source: str) -> Settlement:
-    """Settle a verified payment confirmation (``source``: notify or reconcile) exactly once."""
+def settle_payment(
+    session: Session, gateway: PaymentGateway, config: Mapping[str, Any], notice: PaymentNotice, *, source: str
+) -> Settlement:
+    """Settle a verified payment confirmation (``source``: notify or reconcile) exactly once.
+
+    The order's effect may need ``gateway`` (an undeliverable purchase is refunded) and ``config``.
+    """
     order = session.scalar(
         select(PaymentOrder)
         .where(PaymentOrder.out_trade_no == notice.out_trade_no)
@@ -133,7 +137,7 @@ def settle_payment(session: Session, notice: PaymentNotice, *, source: str) -> S
     was_closed = order.status == OrderStatus.CLOSED
     moved = session.execute(
         update(PaymentOrder)
-        .where(PaymentOrder.id == order.id, PaymentOrder.status.in_(SETTLEABLE))
+        .where(PaymentOrder.id == order.id, PaymentOrder.status.in_(ORDER_LIFECYCLE.sources("pay")))
         .values(status=OrderStatus.PAID, transaction_id=notice.transaction_id, paid_at=notice.time_end or utcnow())
     ).rowcount
     if moved != 1:  # a concurrent twin settled it first (SQLite ignores FOR UPDATE)
@@ -141,7 +145,7 @@ def settle_payment(session: Session, notice: PaymentNotice, *, source: str) -> S
     session.refresh(order)
     if was_closed:
         logger.warning("order %s was closed but WeChat reports it paid: settling it", order.out_trade_no)
-    effects.run(session, order)
+    effects.run(session, gateway, config, order)
     session.flush()
     logger.info("order %s settled via %s", order.out_trade_no, source)
     return Settlement(NotifyOutcome.SETTLED, order)
@@ -164,57 +168,28 @@ class ReconcileOutcome(StrEnum):
     ERROR = "error"
 
 
-@dataclass
-class ReconcileReport:
-    #: Order numbers by what reconciliation did with them.
-    orders: dict[ReconcileOutcome, list[str]] = field(default_factory=lambda: {o: [] for o in ReconcileOutcome})
-    #: Refund allocations WeChat was asked about again.
-    refunds_resubmitted: int = 0
-    #: Refund allocations settled from refundquery because their notify never came (out_refund_no).
-    refunds_settled: list[str] = field(default_factory=list)
-    #: Refund allocations whose settling from refundquery failed (out_refund_no; see the log).
-    refund_errors: list[str] = field(default_factory=list)
-
-
-def reconcile_payments(session: Session, gateway: PaymentGateway, *, older_than_minutes: int) -> ReconcileReport:
-    """Ask WeChat about every order still pending after ``older_than_minutes``.
-
-    Paid ones are settled through ``settle_payment``; expired unpaid ones are closed at WeChat and
-    here. A job, not a request: it commits after each order, so one failure (logged and reported)
-    does not hold back the others and no row stays locked while WeChat is being asked.
-    Refund requests WeChat has not accepted yet are sent again (same out_refund_no: never twice);
-    accepted ones whose notify never came are settled from refundquery.
-    """
-    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
-    numbers = session.scalars(
+def orders_to_reconcile(session: Session, *, created_before: datetime) -> list[str]:
+    """Order numbers still pending that were created before ``created_before``, oldest first."""
+    return list(session.scalars(
         select(PaymentOrder.out_trade_no)
-        .where(PaymentOrder.status == OrderStatus.PENDING, PaymentOrder.created_at <= cutoff)
+        .where(PaymentOrder.status == OrderStatus.PENDING, PaymentOrder.created_at <= created_before)
         .order_by(PaymentOrder.id)
-    ).all()
-    session.rollback()
-    report = ReconcileReport()
-    for out_trade_no in numbers:
-        try:
-            outcome = _reconcile_order(session, gateway, out_trade_no)
-            session.commit()
-        except Exception:
-            session.rollback()
-            logger.exception("reconciling order %s failed", out_trade_no)
-            outcome = ReconcileOutcome.ERROR
-        report.orders[outcome].append(out_trade_no)
-    report.refunds_resubmitted = resubmit_pending_refunds(session, gateway, created_before=cutoff)
-    session.commit()
-    report.refunds_settled, report.refund_errors = settle_accepted_refunds(session, gateway, created_before=cutoff)
-    return report
+    ))
 
 
-def _reconcile_order(session: Session, gateway: PaymentGateway, out_trade_no: str) -> ReconcileOutcome:
+def reconcile_order(
+    session: Session, gateway: PaymentGateway, config: Mapping[str, Any], out_trade_no: str
+) -> ReconcileOutcome:
+    """Ask WeChat about one pending order: settle it if paid, close it if dead or expired.
+
+    Paid orders go through ``settle_payment``, like a notify.
+    """
     try:
         result = gateway.query_order(out_trade_no)
     except OrderNotExist:
         result = None  # WeChat never saw it: nothing can have been paid
     if result is not None and result.paid:
-        settle_payment(session, result.to_notice(), source="reconcile")
+        settle_payment(session, gateway, config, result.to_notice(), source="reconcile")
         return ReconcileOutcome.SETTLED
     if result is not None and result.trade_state in DEAD_TRADE_STATES:
         return _close(session, out_trade_no)
@@ -225,7 +200,8 @@ def _reconcile_order(session: Session, gateway: PaymentGateway, out_trade_no: st
         try:
             gateway.close_order(out_trade_no)
         except OrderAlreadyPaid:  # paid at the last moment: settle instead
-            settle_payment(session, gateway.query_order(out_trade_no).to_notice(), source="reconcile")
+            settle_payment(session, gateway, config, gateway.query_order(out_trade_no).to_notice(),
+                           source="reconcile")
             return ReconcileOutcome.SETTLED
     return _close(session, out_trade_no)
 
@@ -233,7 +209,7 @@ def _reconcile_order(session: Session, gateway: PaymentGateway, out_trade_no: st
 def _close(session: Session, out_trade_no: str) -> ReconcileOutcome:
     session.execute(
         update(PaymentOrder)
-        .where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.status == OrderStatus.PENDING)
-        .values(status=OrderStatus.CLOSED)
+        .where(PaymentOrder.out_trade_no == out_trade_no, PaymentOrder.status.in_(ORDER_LIFECYCLE.sources("close")))
+        .values(status=ORDER_LIFECYCLE.target(OrderStatus.PENDING, "close"))
     )
     return ReconcileOutcome.CLOSED

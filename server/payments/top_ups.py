@@ -72,7 +72,7 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
 
 
 def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, amount_fen: int,
-                 client_ip: str, notify_url: str, idempotency_key: str | None) -> tuple[PaymentOrder, dict[str, str]]:
+                 client_ip: str, idempotency_key: str | None) -> tuple[PaymentOrder, dict[str, str]]:
     """A WeChat Pay order for a top-up of the caller's active stored-value card."""
     card: Card = owned_card(session, card_id, consumer_id)
     product = session.get(CardProduct, card.product_id)
@@ -89,6 +89,6 @@ def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int,
     return create_order(
         session, gateway, merchant_id=card.merchant_id, consumer=session.get_one(Consumer, consumer_id),
         purpose=OrderPurpose.TOP_UP, amount_fen=amount_fen, bonus_fen=bonus, card_id=card.id,
-        client_ip=client_ip, notify_url=notify_url, description=f"{merchant.name}-{product.name}充值"[:40],
+        client_ip=client_ip, description=f"{merchant.name}-{product.name}充值"[:40],
         idempotency_key=idempotency_key,
     )

@@ -25,6 +25,8 @@ from sqlalchemy.sql.expression import ColumnElement, Exists
 from server.db import utcnow
 from server.errors import Conflict, NotRefundable
 from server.payments.models import (
+    ORDER_LIFECYCLE,
+    REFUND_LIFECYCLE,
     NotifyOutcome,
     OrderStatus,
     PaymentOrder,
@@ -33,7 +35,6 @@ from server.payments.models import (
     RefundStatus,
 )
 from server.wechat import PayConfigurationError, PaymentError, PaymentGateway, RefundNotice, new_out_trade_no
-from server.wechat.adapters import refund_notify_url
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def refund_card_payments(
         select(PaymentOrder)
         .where(
             PaymentOrder.card_id == refund.card_id,
-            PaymentOrder.status == OrderStatus.PAID,
+            PaymentOrder.status.in_(ORDER_LIFECYCLE.sources("refund")),
             PaymentOrder.refunded_fen < PaymentOrder.amount_fen,
         )
         .order_by(PaymentOrder.paid_at.desc(), PaymentOrder.id.desc())
@@ -149,7 +150,7 @@ def _submit(
             out_refund_no=allocation.out_refund_no,
             total_fen=order.amount_fen,
             refund_fen=allocation.amount_fen,
-            notify_url=refund_notify_url(),
+            notify_url=gateway.refund_notify_url,
             reason=reason,
         )
     except PayConfigurationError as exc:
@@ -184,15 +185,9 @@ def resubmit_pending_refunds(session: Session, gateway: PaymentGateway, *, creat
     return len(rows)
 
 
-def settle_accepted_refunds(
-    session: Session, gateway: PaymentGateway, *, created_before: datetime
-) -> tuple[list[str], list[str]]:
-    """Settle the allocations WeChat accepted but whose notify never came, as the notify would have.
-
-    A job, not a request: commits after each allocation and carries on past failures, which are
-    logged. Returns the out_refund_no of those settled and of those that failed; refunds WeChat is
-    still processing are left for the next run."""
-    numbers = session.scalars(
+def accepted_refunds_to_settle(session: Session, *, created_before: datetime) -> list[str]:
+    """Allocations WeChat accepted before ``created_before`` whose notify never came (out_refund_no)."""
+    return list(session.scalars(
         select(RefundAllocation.out_refund_no)
         .where(
             RefundAllocation.status == RefundStatus.PENDING,
@@ -200,22 +195,18 @@ def settle_accepted_refunds(
             RefundAllocation.created_at <= created_before,
         )
         .order_by(RefundAllocation.id)
-    ).all()
-    session.rollback()
-    settled, errors = [], []
-    for out_refund_no in numbers:
-        try:
-            notice = gateway.query_refund(out_refund_no)
-            finished = notice.refund_status != REFUND_PROCESSING
-            if finished and settle_refund(session, notice)[0] == NotifyOutcome.SETTLED:
-                settled.append(out_refund_no)
-                logger.info("refund %s settled via reconcile (%s)", out_refund_no, notice.refund_status)
-            session.commit()
-        except Exception:
-            session.rollback()
-            logger.exception("reconciling refund %s failed", out_refund_no)
-            errors.append(out_refund_no)
-    return settled, errors
+    ))
+
+
+def settle_accepted_refund(session: Session, gateway: PaymentGateway, out_refund_no: str) -> bool:
+    """Settle one accepted allocation from refundquery, as its notify would have; True if settled now.
+
+    A refund WeChat is still processing is left for the next run.
+    """
+    notice = gateway.query_refund(out_refund_no)
+    if notice.refund_status == REFUND_PROCESSING:
+        return False
+    return settle_refund(session, notice)[0] == NotifyOutcome.SETTLED
 
 
 def settle_refund(session: Session, notice: RefundNotice) -> tuple[NotifyOutcome, RefundAllocation]:
@@ -247,8 +238,9 @@ def settle_refund(session: Session, notice: RefundNotice) -> tuple[NotifyOutcome
         return NotifyOutcome.SETTLED, allocation
     moved = session.execute(
         update(RefundAllocation)
-        .where(RefundAllocation.id == allocation.id, RefundAllocation.status == RefundStatus.PENDING)
-        .values(status=RefundStatus.SUCCEEDED, wechat_refund_id=notice.refund_id)
+        .where(RefundAllocation.id == allocation.id,
+               RefundAllocation.status.in_(REFUND_LIFECYCLE.sources("succeed")))
+        .values(status=REFUND_LIFECYCLE.target(RefundStatus.PENDING, "succeed"), wechat_refund_id=notice.refund_id)
     ).rowcount
     if moved != 1:  # a concurrent twin settled it first (SQLite ignores FOR UPDATE)
         return NotifyOutcome.DUPLICATE, allocation
@@ -268,8 +260,8 @@ def _fail(session: Session, allocation: RefundAllocation) -> None:
     """The money did not go back: mark the allocation failed and release the order's amount."""
     moved = session.execute(
         update(RefundAllocation)
-        .where(RefundAllocation.id == allocation.id, RefundAllocation.status == RefundStatus.PENDING)
-        .values(status=RefundStatus.FAILED)
+        .where(RefundAllocation.id == allocation.id, RefundAllocation.status.in_(REFUND_LIFECYCLE.sources("fail")))
+        .values(status=REFUND_LIFECYCLE.target(RefundStatus.PENDING, "fail"))
     ).rowcount
     if moved == 1:
         session.execute(
@@ -289,11 +281,11 @@ def _close_fully_refunded_order(session: Session, order_id: int) -> None:
         update(PaymentOrder)
         .where(
             PaymentOrder.id == order_id,
-            PaymentOrder.status == OrderStatus.PAID,
+            PaymentOrder.status.in_(ORDER_LIFECYCLE.sources("refund")),
             PaymentOrder.refunded_fen == PaymentOrder.amount_fen,
             ~_pending_allocation(RefundAllocation.payment_order_id == order_id),
         )
-        .values(status=OrderStatus.REFUNDED)
+        .values(status=ORDER_LIFECYCLE.target(OrderStatus.PAID, "refund"))
     )
 
 
@@ -309,5 +301,6 @@ def _settle_refund_record(session: Session, refund_id: int) -> None:
     session.execute(
         update(Refund)
         .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
-        .values(status=RefundStatus.FAILED if any_failed else RefundStatus.SUCCEEDED, settled_at=utcnow())
+        .values(status=REFUND_LIFECYCLE.target(RefundStatus.PENDING, "fail" if any_failed else "succeed"),
+                settled_at=utcnow())
     )

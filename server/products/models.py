@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import IntPK, JsonDoc, db, utcnow
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.transitions import Lifecycle
 
 
 class CardKind(StrEnum):
@@ -32,6 +33,19 @@ class ProductStatus(StrEnum):
     REJECTED = "rejected"
     PUBLISHED = "published"
     RETIRED = "retired"
+
+
+#: The product lifecycle: (status, event) → status. Editing a rejected product returns it to draft.
+PRODUCT_LIFECYCLE = Lifecycle(ProductStatus, {
+    (ProductStatus.DRAFT, "edit"): ProductStatus.DRAFT,
+    (ProductStatus.REJECTED, "edit"): ProductStatus.DRAFT,
+    (ProductStatus.DRAFT, "submit"): ProductStatus.PENDING_REVIEW,
+    (ProductStatus.REJECTED, "submit"): ProductStatus.PENDING_REVIEW,
+    (ProductStatus.PENDING_REVIEW, "approve"): ProductStatus.APPROVED,
+    (ProductStatus.PENDING_REVIEW, "reject"): ProductStatus.REJECTED,
+    (ProductStatus.APPROVED, "publish"): ProductStatus.PUBLISHED,
+    (ProductStatus.PUBLISHED, "retire"): ProductStatus.RETIRED,
+}, noun="卡种")
 
 
 class DeductionOrder(StrEnum):

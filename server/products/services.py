@@ -17,7 +17,7 @@ from server.auth import Principal
 from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from server.merchants.models import Store
 from server.merchants.services import get_merchant, require_approved
-from server.products.models import CardProduct, ProductStatus
+from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import validate_product
 from server.templates_library import get_template
 from server.timeutil import shanghai_today
@@ -38,16 +38,6 @@ _DEFAULTS: dict[str, Any] = {
     "deduction_order": "proportional", "terms": "", "style": {"color": "#3B5BDB", "logo_url": None},
 }
 
-#: (from, event) → to. The whole product lifecycle.
-TRANSITIONS: dict[tuple[ProductStatus, str], ProductStatus] = {
-    (ProductStatus.DRAFT, "submit"): ProductStatus.PENDING_REVIEW,
-    (ProductStatus.REJECTED, "submit"): ProductStatus.PENDING_REVIEW,
-    (ProductStatus.PENDING_REVIEW, "approve"): ProductStatus.APPROVED,
-    (ProductStatus.PENDING_REVIEW, "reject"): ProductStatus.REJECTED,
-    (ProductStatus.APPROVED, "publish"): ProductStatus.PUBLISHED,
-    (ProductStatus.PUBLISHED, "retire"): ProductStatus.RETIRED,
-}
-EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.REJECTED})
 
 
 def product_fields(product: CardProduct) -> dict[str, Any]:
@@ -108,24 +98,15 @@ def create_product(
 def update_product(session: Session, actor: Principal, product_id: int, fields: dict[str, Any]) -> CardProduct:
     """Edit a draft or rejected product; a rejected one returns to draft."""
     product = get_product(session, actor.merchant_id, product_id)
-    if product.status not in EDITABLE:
+    if not PRODUCT_LIFECYCLE.allows(product.status, "edit"):
         raise Conflict("只有草稿或被驳回的卡种可以修改")
     if "store_scope" in fields:
         _check_store_scope(session, actor.merchant_id, fields["store_scope"])
     _apply(product, fields)
-    if product.status == ProductStatus.REJECTED:
-        product.status = ProductStatus.DRAFT
+    PRODUCT_LIFECYCLE.apply(product, "edit")
     session.flush()
     _audit(session, actor, product, "product.update", {"fields": sorted(fields)})
     return product
-
-
-def _transition(product: CardProduct, event: str) -> tuple[str, str]:
-    target = TRANSITIONS.get((ProductStatus(product.status), event))
-    if target is None:
-        raise Conflict(f"卡种当前状态为 {product.status}，不能执行此操作")
-    before, product.status = product.status, target
-    return before, target
 
 
 def submit_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
@@ -135,7 +116,7 @@ def submit_product(session: Session, actor: Principal, product_id: int) -> CardP
     if product.validation["errors"]:
         raise BusinessRuleError("卡种存在校验错误，请修改后再提交", code="VALIDATION_FAILED",
                                 details=product.validation)
-    before, after = _transition(product, "submit")
+    before, after = PRODUCT_LIFECYCLE.apply(product, "submit")
     session.flush()
     _audit(session, actor, product, "product.submit", {"from": before, "to": after})
     return product
@@ -144,7 +125,7 @@ def submit_product(session: Session, actor: Principal, product_id: int) -> CardP
 def review_product(session: Session, admin_id: int, product_id: int, decision: str, comment: str) -> CardProduct:
     """Platform decision on a pending product; the comment is shown to the merchant."""
     product = get_product(session, None, product_id)
-    before, after = _transition(product, decision)
+    before, after = PRODUCT_LIFECYCLE.apply(product, decision)
     product.review_comment = comment
     session.flush()
     record(session, action=f"product.{decision}", actor_type="admin", actor_id=admin_id,
@@ -156,7 +137,7 @@ def review_product(session: Session, admin_id: int, product_id: int, decision: s
 def publish_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
     product = get_product(session, actor.merchant_id, product_id)
     require_approved(get_merchant(session, actor.merchant_id))
-    before, after = _transition(product, "publish")
+    before, after = PRODUCT_LIFECYCLE.apply(product, "publish")
     session.flush()
     _audit(session, actor, product, "product.publish", {"from": before, "to": after})
     return product
@@ -165,7 +146,7 @@ def publish_product(session: Session, actor: Principal, product_id: int) -> Card
 def retire_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
     """Stop selling the product; cards already issued keep working."""
     product = get_product(session, actor.merchant_id, product_id)
-    before, after = _transition(product, "retire")
+    before, after = PRODUCT_LIFECYCLE.apply(product, "retire")
     session.flush()
     _audit(session, actor, product, "product.retire", {"from": before, "to": after})
     return product

@@ -10,11 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.transitions import Lifecycle
 
 
 class RedemptionStatus(StrEnum):
     COMPLETED = "completed"
     REVERSED = "reversed"
+
+
+#: A redemption is reversed at most once.
+REDEMPTION_LIFECYCLE = Lifecycle(RedemptionStatus, {
+    (RedemptionStatus.COMPLETED, "reverse"): RedemptionStatus.REVERSED,
+}, noun="核销记录")
 
 
 class Redemption(CreatedAt, db.Model):

@@ -46,7 +46,7 @@ from server.notifications.services import TemplateKey, amount_text, queue_messag
 from server.products.models import CardProduct
 from server.ratelimit import FailureLimit
 from server.redemption import rules
-from server.redemption.models import Redemption, RedemptionStatus
+from server.redemption.models import REDEMPTION_LIFECYCLE, Redemption, RedemptionStatus
 from server.timeutil import iso
 
 #: Wrong codes typed or scanned by one staff member: 20 per 10 minutes, then 429.
@@ -256,7 +256,7 @@ def reverse(session: Session, actor: Principal, redemption_id: int, reason: str,
         reversal = reverse_journal(session, journal, actor_type=ActorType.STAFF, actor_id=actor.id,
                                    store_id=redemption.store_id, memo=reason[:200])
         redemption.reversal_journal_id = reversal.id
-    redemption.status = RedemptionStatus.REVERSED
+    REDEMPTION_LIFECYCLE.apply(redemption, "reverse")
     redemption.reversed_by = actor.id
     redemption.reversed_at = now
     redemption.reversal_reason = reason

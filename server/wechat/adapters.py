@@ -1,6 +1,7 @@
 """The app's WeChat adapters, built once per app from its config and shared by every request.
 
-Tests (or a future Pay v3 switch) install another gateway with ``set_payment_gateway``.
+Only boundaries (views, CLI commands, jobs) call these; they hand the adapters to the services.
+Tests install another gateway with ``set_payment_gateway``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from server.wechat import KabaoWeChatClient, PaymentGateway, WeChatPayV2Gateway,
 
 _GATEWAY = "kabao_payment_gateway"
 _CLIENT = "kabao_wechat_client"
-
-PAY_NOTIFY_PATH = "/api/v1/wechat/pay/notify"
-REFUND_NOTIFY_PATH = "/api/v1/wechat/refund/notify"
 
 
 def get_payment_gateway() -> PaymentGateway:
@@ -42,10 +40,3 @@ def get_wechat_client() -> KabaoWeChatClient:
         )
     return client
 
-
-def pay_notify_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + PAY_NOTIFY_PATH
-
-
-def refund_notify_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + REFUND_NOTIFY_PATH

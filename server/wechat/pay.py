@@ -170,6 +170,10 @@ class PaymentGateway(abc.ABC):
     #: Content type of ``reply_success``/``reply_fail`` bodies.
     reply_mimetype: str = "text/xml"
 
+    #: Where WeChat Pay is told to send this gateway's payment and refund notifies.
+    pay_notify_url: str
+    refund_notify_url: str
+
     @abc.abstractmethod
     def create_order(
         self,
@@ -238,6 +242,8 @@ class WeChatPayV2Gateway(PaymentGateway):
     def __init__(self, settings: WeChatSettings) -> None:
         _check_cert_files(settings, required=False)
         self._settings = settings
+        self.pay_notify_url = settings.pay_notify_url
+        self.refund_notify_url = settings.refund_notify_url
         self._pay = WeChatPay(
             appid=settings.appid,
             api_key=settings.pay_key,

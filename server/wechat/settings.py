@@ -13,6 +13,10 @@ from typing import Any
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com/"
 DEFAULT_PAY_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+#: Where WeChat Pay sends its notifies, below ``public_base_url``.
+PAY_NOTIFY_PATH = "/api/v1/wechat/pay/notify"
+REFUND_NOTIFY_PATH = "/api/v1/wechat/refund/notify"
 
 
 def _base_url(value: Any, default: str) -> str:
@@ -38,6 +42,8 @@ class WeChatSettings:
     pay_cert_path: str | None = None
     pay_key_path: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    #: This server's own address, from which the notify URLs given to WeChat Pay are built.
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
 
     def __post_init__(self) -> None:
         # wechatpy joins base and endpoint by plain concatenation, so a missing '/' breaks every URL.
@@ -57,4 +63,13 @@ class WeChatSettings:
             pay_cert_path=_optional(config.get("WECHAT_PAY_CERT_PATH")),
             pay_key_path=_optional(config.get("WECHAT_PAY_KEY_PATH")),
             timeout=float(config.get("WECHAT_HTTP_TIMEOUT") or DEFAULT_TIMEOUT),
+            public_base_url=str(config.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL).rstrip("/"),
         )
+
+    @property
+    def pay_notify_url(self) -> str:
+        return self.public_base_url + PAY_NOTIFY_PATH
+
+    @property
+    def refund_notify_url(self) -> str:
+        return self.public_base_url + REFUND_NOTIFY_PATH

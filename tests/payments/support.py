@@ -18,7 +18,7 @@ from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.services import create_order
 from server.products.models import CardProduct
 from server.wechat import WeChatSettings
-from server.wechat.adapters import get_payment_gateway, pay_notify_url
+from server.wechat.adapters import get_payment_gateway
 from tests import factories
 from wechat_simulator import URL_PREFIX
 from wechat_simulator.signing import signed_xml
@@ -145,7 +145,6 @@ def place_top_up(live: Live, shop: Shop, consumer_id: int, card_id: int, amount_
             bonus_fen=bonus_fen,
             card_id=card_id,
             client_ip="127.0.0.1",
-            notify_url=pay_notify_url(),
             description="咖啡储值卡充值",
             idempotency_key=None,
         )

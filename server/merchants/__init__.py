@@ -1,0 +1,1 @@
+"""Merchants, their stores and staff: onboarding, roles and what each role may do."""
