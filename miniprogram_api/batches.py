@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from server.auth import PrincipalKind, current_principal, require
+from server.cards.face_links import face_links
 from server.cards.serializers import serialize_card
 from server.db import db
 from server.issuance import services
@@ -17,7 +18,7 @@ blueprint = Blueprint("mp_batches", __name__, url_prefix="/api/v1/mp/batches", d
 @blueprint.route("/<int:batch_id>", methods=["GET"])
 @require(PrincipalKind.CONSUMER)
 def get_batch(batch_id: int):
-    return jsonify(offer_to_dict(services.find_batch(db.session, batch_id)))
+    return jsonify(offer_to_dict(services.find_batch(db.session, batch_id), face_links()))
 
 
 @blueprint.route("/<int:batch_id>/claim", methods=["POST"])
@@ -25,4 +26,4 @@ def get_batch(batch_id: int):
 def claim(batch_id: int):
     """201 card; 409 SOLD_OUT, LIMIT_REACHED, or STATE_CONFLICT outside the batch's sale."""
     card, offer = services.claim(db.session, current_app.config, batch_id=batch_id, consumer_id=current_principal().id)
-    return jsonify(serialize_card(card, offer.product, offer.merchant)), 201
+    return jsonify(serialize_card(card, offer.product, offer.merchant, face_links())), 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from server.auth import PrincipalKind, current_principal, require
+from server.cards.face_links import face_links
 from server.cards.serializers import serialize_card
 from server.cards.services import reveal_secret
 from server.db import db
@@ -43,7 +44,7 @@ def bind(body):
         for limit, subject in subjects.items():
             limit.record_failure(redis, subject)
         raise
-    return jsonify(serialize_card(card, offer.product, offer.merchant)), 201
+    return jsonify(serialize_card(card, offer.product, offer.merchant, face_links())), 201
 
 
 @blueprint.route("/<int:card_id>/reveal", methods=["POST"])

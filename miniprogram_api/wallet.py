@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from server.auth import PrincipalKind, current_principal, require
 from server.cards import transfers, wallet
 from server.cards.dynamic_codes import QR_PREFIX, resolve_code
+from server.cards.face_links import face_links
 from server.cards.qr import render_qr_png
 from server.cards.serializers import serialize_card
 from server.db import db, utcnow
@@ -29,14 +30,14 @@ consumer_only = require(PrincipalKind.CONSUMER)
 @blueprint.route("/cards", methods=["GET"])
 @consumer_only
 def my_cards():
-    return jsonify(items=wallet.my_cards(db.session, current_principal().id))
+    return jsonify(items=wallet.my_cards(db.session, face_links(), current_principal().id))
 
 
 @blueprint.route("/cards/<int:card_id>", methods=["GET"])
 @consumer_only
 def my_card(card_id: int):
     """The caller's card; another consumer's card is 404, never 403."""
-    return jsonify(wallet.my_card(db.session, current_principal().id, card_id))
+    return jsonify(wallet.my_card(db.session, face_links(), current_principal().id, card_id))
 
 
 @blueprint.route("/cards/<int:card_id>/codes", methods=["POST"])
@@ -83,7 +84,7 @@ def accept_transfer(transfer_token: str):
     card = transfers.accept_transfer(db.session, get_redis(), current_app.config, current_principal().id,
                                      transfer_token, utcnow())
     product = db.session.get(CardProduct, card.product_id)
-    return jsonify(serialize_card(card, product, db.session.get(Merchant, card.merchant_id)))
+    return jsonify(serialize_card(card, product, db.session.get(Merchant, card.merchant_id), face_links()))
 
 
 class TopUpRequestSchema(Schema):

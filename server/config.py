@@ -1,4 +1,4 @@
-"""Configuration from the environment (the variables of API.md), overridable per app instance."""
+"""Configuration from the environment (the variables of docs/api.md), overridable per app instance."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "NOTIFICATIONS_AFTER_COMMIT": _flag(env.get("NOTIFICATIONS_AFTER_COMMIT", "1")),
         #: Lifetime of bearer tokens of every principal kind.
         "TOKEN_TTL_SECONDS": int(env.get("TOKEN_TTL_SECONDS", str(7 * 24 * 3600))),
-        #: Idempotency records are kept at least this long (API.md: ≥ 24 hours).
+        #: Idempotency records are kept at least this long (docs/api.md: ≥ 24 hours).
         "IDEMPOTENCY_RETENTION_HOURS": int(env.get("IDEMPOTENCY_RETENTION_HOURS", "48")),
         #: Fernet key for card secrets and WeChat session keys; derived from SECRET_KEY when unset.
         "DATA_ENCRYPTION_KEY": env.get("DATA_ENCRYPTION_KEY"),

@@ -1,4 +1,4 @@
-"""One application error hierarchy; every error maps to the JSON envelope of API.md.
+"""One application error hierarchy; every error maps to the JSON envelope of docs/api.md.
 
 Domain code raises these with a stable ``code`` and a Chinese ``message``; the web layer
 (server/web.py) turns them into ``{"error": {"code", "message", "details"}}`` with ``status``.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import flask_smorest
 import redis
 from flask import Flask, current_app
 from flask_migrate import Migrate
@@ -14,7 +13,6 @@ from server.db import db
 log = logging.getLogger(__name__)
 
 migrate = Migrate()
-api = flask_smorest.Api()
 
 
 class RedisConnection:
@@ -40,4 +38,4 @@ def get_redis() -> redis.Redis:
 
 redis_connection = RedisConnection()
 
-__all__ = ["api", "db", "get_redis", "migrate", "redis_connection"]
+__all__ = ["db", "get_redis", "migrate", "redis_connection"]

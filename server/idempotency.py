@@ -1,4 +1,4 @@
-"""Idempotency keys for money-moving endpoints, exactly as API.md specifies.
+"""Idempotency keys for money-moving endpoints, exactly as docs/api.md specifies.
 
 The first request with a key inserts a record before doing anything else; a concurrent duplicate
 blocks on the unique constraint until the first commits, then replays its stored response. So
@@ -130,7 +130,7 @@ def idempotent(view: F) -> F:
 
 
 def purge_expired(session: Session, retention_hours: int, now: datetime | None = None) -> int:
-    """Delete records older than the retention period (kept ≥ 24 h per API.md)."""
+    """Delete records older than the retention period (kept ≥ 24 h per docs/api.md)."""
     cutoff = (now or utcnow()) - timedelta(hours=max(retention_hours, 24))
     result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
     return result.rowcount or 0

@@ -1,4 +1,4 @@
-"""Keyset pagination of API.md lists: ``?limit=`` (default 20, max 100) and an opaque ``?cursor=``."""
+"""Keyset pagination of docs/api.md lists: ``?limit=`` (default 20, max 100) and an opaque ``?cursor=``."""
 
 from __future__ import annotations
 

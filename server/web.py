@@ -1,4 +1,4 @@
-"""The request boundary: one commit per successful request, errors as the JSON envelope of API.md."""
+"""The request boundary: one commit per successful request, errors as the JSON envelope of docs/api.md."""
 
 from __future__ import annotations
 

@@ -13,11 +13,12 @@ import re
 import secrets
 import string
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from server.timeutil import SHANGHAI
 from server.wechat.settings import WeChatSettings
 from wechat_simulator import identities
 from wechat_simulator.delivery import DEFAULT_NOTIFY_DELAYS, deliver_in_background
@@ -28,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 URL_PREFIX = "/wechat-sim"
 TOKEN_TTL = 7200
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 WECHAT_TIME = "%Y%m%d%H%M%S"
 MIN_EXPIRY = timedelta(minutes=1)
 
@@ -114,7 +114,7 @@ def _random_digits(length: int) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(CHINA_TZ)
+    return datetime.now(SHANGHAI)
 
 
 def _api_error(errcode: int, errmsg: str) -> Response:
@@ -643,7 +643,7 @@ def _check_order_fields(fields: Mapping[str, str]) -> str | None:
         return "notify_url参数格式错误，不能带参数"
     if fields.get("time_expire"):
         try:
-            expire = datetime.strptime(fields["time_expire"], WECHAT_TIME).replace(tzinfo=CHINA_TZ)
+            expire = datetime.strptime(fields["time_expire"], WECHAT_TIME).replace(tzinfo=SHANGHAI)
         except ValueError:
             return "time_expire参数格式错误"
         if expire - _now() < MIN_EXPIRY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from server.cards.face_images import face_cache_key, render_card_face
-from server.cards.face_links import FACE_TTL_SECONDS, read_face_token
+from server.cards.face_links import FACE_TTL_SECONDS, face_links
 from server.cards.models import Card
 from server.cards.serializers import mask_card_no
 from server.db import db
@@ -44,7 +44,7 @@ def _face_inputs(kind: str, ref: int | str) -> dict[str, str]:
 
 @blueprint.get("/<token>.png")
 def face(token: str):
-    inputs = _face_inputs(*read_face_token(token))
+    inputs = _face_inputs(*face_links().read(token))
     key = face_cache_key(**inputs)
     etag = f'"{key}"'
     if request.headers.get("If-None-Match") == etag:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, request
 
 from server.auth import current_principal
-from server.cards.face_links import product_face_url, template_face_url
+from server.cards.face_links import face_links
 from server.db import db
 from server.errors import ValidationError
 from server.merchants.permissions import Action, staff_action
@@ -30,7 +30,7 @@ def product_to_dict(product: CardProduct) -> dict[str, Any]:
         "template_code": product.template_code,
         "review_comment": product.review_comment,
         "validation": product.validation,
-        "face_image_url": product_face_url(product.id),
+        "face_image_url": face_links().product(product.id),
         "created_at": iso(product.created_at),
         "updated_at": iso(product.updated_at),
         **services.product_fields(product),
@@ -40,7 +40,8 @@ def product_to_dict(product: CardProduct) -> dict[str, Any]:
 @blueprint.route("/templates", methods=["GET"])
 def templates():
     """The industry template library: complete product configurations a merchant customises."""
-    return jsonify(items=[{**t, "face_image_url": template_face_url(t["code"])} for t in load_templates()])
+    links = face_links()
+    return jsonify(items=[{**t, "face_image_url": links.template(t["code"])} for t in load_templates()])
 
 
 @blueprint.route("/merchant/card-products/validate", methods=["POST"])

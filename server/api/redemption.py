@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from server.auth import current_principal
 from server.cards.expiry import reactivate_card
+from server.cards.face_links import face_links
 from server.db import db, utcnow
 from server.extensions import get_redis
 from server.idempotency import idempotent
@@ -90,7 +91,7 @@ def redemptions(args):
 @blueprint.route("/cards/<card_no>", methods=["GET"])
 @staff_action(Action.VIEW_CARDS)
 def card(card_no: str):
-    return jsonify(services.staff_card_view(db.session, current_principal(), card_no))
+    return jsonify(services.staff_card_view(db.session, face_links(), current_principal(), card_no))
 
 
 @blueprint.route("/cards/<card_no>/reactivate", methods=["POST"])
@@ -98,4 +99,4 @@ def card(card_no: str):
 def reactivate(card_no: str):
     """Reactivate an expired card; its remaining balance was kept as the regulation requires."""
     reactivate_card(db.session, current_principal(), card_no, utcnow())
-    return jsonify(services.staff_card_view(db.session, current_principal(), card_no))
+    return jsonify(services.staff_card_view(db.session, face_links(), current_principal(), card_no))

@@ -1,4 +1,4 @@
-"""Reports API: the summary of API.md and its CSV / XLSX exports."""
+"""Reports API: the summary of docs/api.md and its CSV / XLSX exports."""
 
 from __future__ import annotations
 

@@ -19,9 +19,9 @@ from server.auth import Principal
 from server.cards.models import CARD_LIFECYCLE, Card, CardStatus
 from server.cards.services import card_expiry
 from server.errors import Conflict, NotFound
-from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
+from server.ledger.accounts import CardBucket, MerchantAccount
 from server.ledger.models import ActorType, JournalKind
-from server.ledger.services import Posting, lock_cards, post_journal
+from server.ledger.services import card_to_merchant, lock_cards, post_journal
 from server.products.models import CardProduct
 from server.products.validation import UNNAMED_MIN_VALIDITY_DAYS
 
@@ -50,12 +50,10 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
                 continue
             if card.points:
                 lapsed += card.points
+                lapse = [(CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, card.points)]
                 post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.EXPIRE,
-                             actor_type=ActorType.SYSTEM, ref_type="card", ref_id=card.id, postings=[
-                                 Posting(card_account(card.id, CardBucket.POINTS), -card.points),
-                                 Posting(merchant_account(card.merchant_id, MerchantAccount.POINTS_ISSUANCE),
-                                         card.points),
-                             ])
+                             actor_type=ActorType.SYSTEM, ref_type="card", ref_id=card.id,
+                             postings=card_to_merchant(card.id, card.merchant_id, lapse))
             CARD_LIFECYCLE.apply(card, "expire")
             expired += 1
         session.flush()

@@ -1,10 +1,10 @@
-"""The card as API.md shows it to its holder, shared by every consumer endpoint that returns a card."""
+"""The card as docs/api.md shows it to its holder, shared by every consumer endpoint that returns a card."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from server.cards.face_links import card_face_url
+from server.cards.face_links import FaceLinks
 from server.cards.models import Card
 from server.merchants.models import Merchant
 from server.products.models import CardProduct
@@ -22,7 +22,7 @@ def product_summary(product: CardProduct) -> dict[str, Any]:
     return {"product_id": product.id, **product_fields(product)}
 
 
-def serialize_card(card: Card, product: CardProduct, merchant: Merchant) -> dict[str, Any]:
+def serialize_card(card: Card, product: CardProduct, merchant: Merchant, links: FaceLinks) -> dict[str, Any]:
     return {
         "card_id": card.id,
         "card_no_masked": mask_card_no(card.card_no),
@@ -36,7 +36,7 @@ def serialize_card(card: Card, product: CardProduct, merchant: Merchant) -> dict
         "points": card.points,
         "expires_at": iso(card.expires_at),
         "transferable": product.transferable,
-        "face_image_url": card_face_url(card.id),
+        "face_image_url": links.card(card.id),
         "batch_id": card.batch_id,
         "activated_at": iso(card.activated_at),
     }

@@ -22,7 +22,7 @@ from server.errors import Conflict, NotFound
 from server.issuance.models import Batch
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, Journal, JournalKind
-from server.ledger.services import Posting, post_journal
+from server.ledger.services import Posting, post_journal, transfer
 from server.products.models import CardKind, CardProduct
 from server.timeutil import SHANGHAI
 
@@ -41,10 +41,6 @@ def card_expiry(validity: Mapping[str, Any], activated_at: datetime) -> datetime
     if kind == "relative":
         return activated_at + timedelta(days=int(validity["days"]))
     return None
-
-
-def _transfer(source: str, target: str, amount: int) -> list[Posting]:
-    return [Posting(target, amount), Posting(source, -amount)] if amount else []
 
 
 def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[Posting]:
@@ -66,17 +62,17 @@ def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[
         if paid_fen > product.face_value_fen:
             raise ValueError("a stored-value card cannot be sold above its face value")
         return [
-            *_transfer(clearing, card_account(card_id, CardBucket.PRINCIPAL), paid_fen),
-            *_transfer(merchant_account(m, MerchantAccount.PROMOTION), card_account(card_id, CardBucket.BONUS),
+            *transfer(clearing, card_account(card_id, CardBucket.PRINCIPAL), paid_fen),
+            *transfer(merchant_account(m, MerchantAccount.PROMOTION), card_account(card_id, CardBucket.BONUS),
                        product.face_value_fen - paid_fen),
         ]
     if kind == CardKind.COUNT:
         return [
-            *_transfer(merchant_account(m, MerchantAccount.USES_ISSUANCE), card_account(card_id, CardBucket.USES),
+            *transfer(merchant_account(m, MerchantAccount.USES_ISSUANCE), card_account(card_id, CardBucket.USES),
                        product.uses),
-            *_transfer(clearing, card_account(card_id, CardBucket.PRINCIPAL), paid_fen),
+            *transfer(clearing, card_account(card_id, CardBucket.PRINCIPAL), paid_fen),
         ]
-    return _transfer(clearing, merchant_account(m, MerchantAccount.REVENUE), paid_fen)
+    return transfer(clearing, merchant_account(m, MerchantAccount.REVENUE), paid_fen)
 
 
 def _card_issued_under(session: Session, merchant_id: int, idempotency_key: str) -> Card | None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.cards.dynamic_codes import DynamicCode, issue_code
+from server.cards.face_links import FaceLinks
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import serialize_card
 from server.cards.services import owned_card
@@ -24,18 +25,18 @@ from server.timeutil import iso
 CODES_PER_MINUTE = 20
 
 
-def _serialize(session: Session, card: Card) -> dict[str, Any]:
+def _serialize(session: Session, card: Card, links: FaceLinks) -> dict[str, Any]:
     product = session.get(CardProduct, card.product_id)
-    return serialize_card(card, product, session.get(Merchant, card.merchant_id))
+    return serialize_card(card, product, session.get(Merchant, card.merchant_id), links)
 
 
-def my_cards(session: Session, consumer_id: int) -> list[dict[str, Any]]:
+def my_cards(session: Session, links: FaceLinks, consumer_id: int) -> list[dict[str, Any]]:
     cards = session.scalars(select(Card).where(Card.owner_id == consumer_id).order_by(Card.id.desc()))
-    return [_serialize(session, card) for card in cards]
+    return [_serialize(session, card, links) for card in cards]
 
 
-def my_card(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
-    return _serialize(session, owned_card(session, card_id, consumer_id))
+def my_card(session: Session, links: FaceLinks, consumer_id: int, card_id: int) -> dict[str, Any]:
+    return _serialize(session, owned_card(session, card_id, consumer_id), links)
 
 
 def new_code(session: Session, redis: Redis, consumer_id: int, card_id: int, now) -> DynamicCode:

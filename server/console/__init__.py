@@ -21,7 +21,7 @@ def init_console(app: Flask) -> None:
     CSRF is checked only on the console's own blueprints (``csrf.protect()`` before each of their
     requests), not app-wide: the JSON API and WeChat's callbacks authenticate without cookies, and
     a blueprint added later must not start refusing their posts."""
-    from server.cards.face_links import product_face_url
+    from server.cards.face_links import face_links
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
 
@@ -38,7 +38,8 @@ def init_console(app: Flask) -> None:
     )
     csrf.init_app(app)
     filters.register(app)
-    for template_global in (permitted, product_face_url, merchant_views.can_happen):
+    for template_global in (permitted, merchant_views.can_happen):
         app.add_template_global(template_global)
+    app.add_template_global(lambda product_id: face_links().product(product_id), "product_face_url")
     app.register_blueprint(merchant_views.blueprint)
     app.register_blueprint(platform_views.blueprint)

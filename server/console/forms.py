@@ -98,7 +98,7 @@ def _rows(form: MultiDict, prefix: str) -> list[dict[str, str]]:
 
 
 def product_from_form(form: MultiDict) -> dict[str, Any]:
-    """Every product field of API.md from the wizard's inputs (unchecked boxes are false)."""
+    """Every product field of docs/api.md from the wizard's inputs (unchecked boxes are false)."""
 
     def checked(name: str) -> bool:
         return form.get(name) == "1"

@@ -120,6 +120,6 @@ def approve_batch(batch_id: int) -> Response:
 @shows_errors_on("console.batch")
 @console_login_required(Action.GENERATE_CODES)
 def generate_codes(batch_id: int) -> Response:
-    """The CSV download of API.md: the only time the plaintext codes exist."""
+    """The CSV download of docs/api.md: the only time the plaintext codes exist."""
     body = load_form(GenerateCodesSchema(), request.form, integers=("count",))
     return issuance_api.codes_download(g.principal, batch_id, body["count"])

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, g, jsonify, render_template, request
 
 from server.api.merchants import document_storage
-from server.cards.face_links import template_face_url
+from server.cards.face_links import face_links
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import STAFF, console_login_required, permitted
@@ -95,7 +95,8 @@ def dashboard() -> str:
 @blueprint.get("/templates")
 @console_login_required(Action.MANAGE_PRODUCTS)
 def templates() -> str:
-    gallery = [{**template, "face_image_url": template_face_url(template["code"])} for template in load_templates()]
+    links = face_links()
+    gallery = [{**template, "face_image_url": links.template(template["code"])} for template in load_templates()]
     return render_template("console/templates.html", templates=gallery)
 
 

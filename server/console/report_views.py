@@ -1,4 +1,4 @@
-"""The reports page: the summary of API.md for a date range and store, its chart, tables and downloads.
+"""The reports page: the summary of docs/api.md for a date range and store, its chart, tables and downloads.
 
 The downloads are the reports API's own export answer (CSV streamed, or XLSX), so both give the
 same files.

@@ -17,7 +17,7 @@ CHART_DAYS = 30
 
 
 def report(first: date, last: date, store_id: int | None = None) -> dict[str, Any]:
-    """The summary of API.md for Shanghai days [first, last] as the signed-in staff member may see it."""
+    """The summary of docs/api.md for Shanghai days [first, last] as the signed-in staff member may see it."""
     return scoped_summary(g.principal, first, last, store_id)
 
 

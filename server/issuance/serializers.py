@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.cards.face_links import product_face_url
+from server.cards.face_links import FaceLinks
 from server.cards.serializers import product_summary
 from server.issuance.codes import CodeCounts
 from server.issuance.models import Batch, BatchApproval, Channel
@@ -54,7 +54,7 @@ def batch_to_dict(batch: Batch, approvals: list[BatchApproval], codes: CodeCount
     return data
 
 
-def offer_to_dict(offer: Offer) -> dict[str, Any]:
+def offer_to_dict(offer: Offer, links: FaceLinks) -> dict[str, Any]:
     """A batch as the mini-program shows it before a claim, purchase or bind."""
     batch = offer.batch
     return {
@@ -68,6 +68,6 @@ def offer_to_dict(offer: Offer) -> dict[str, Any]:
         "sale_start": iso(batch.sale_start),
         "sale_end": iso(batch.sale_end),
         "region_codes": batch.region_codes,  # where its cards can be used (empty: everywhere)
-        "product": {**product_summary(offer.product), "face_image_url": product_face_url(offer.product.id)},
+        "product": {**product_summary(offer.product), "face_image_url": links.product(offer.product.id)},
         "merchant": {"merchant_id": offer.merchant.id, "name": offer.merchant.name},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from server.ledger.models import Unit
@@ -78,3 +79,13 @@ def account_unit(account: str) -> Unit:
     if owner == "card":
         return BUCKET_UNIT[CardBucket(name)]
     return MERCHANT_ACCOUNT_UNIT.get(MerchantAccount(name), Unit.FEN)
+
+
+@dataclass(frozen=True)
+class CardBalances:
+    """What a card holds, one field per bucket (the card's cached columns, or recomputed from the ledger)."""
+
+    principal_fen: int = 0
+    bonus_fen: int = 0
+    points: int = 0
+    uses_remaining: int = 0

@@ -21,7 +21,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from server.cards.models import Card
 from server.db import insert_row, utcnow
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
-from server.ledger.accounts import BUCKET_COLUMN, CardBucket, account_unit, parse_account
+from server.ledger.accounts import (
+    BUCKET_COLUMN,
+    CardBalances,
+    CardBucket,
+    MerchantAccount,
+    account_unit,
+    card_account,
+    merchant_account,
+    parse_account,
+)
 from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry, Unit
 
 _SHORTFALL_ERRORS = {Unit.FEN: InsufficientBalance, Unit.POINTS: InsufficientPoints, Unit.USES: InsufficientUses}
@@ -39,12 +48,18 @@ class Posting:
     amount: int
 
 
-@dataclass(frozen=True)
-class CardBalances:
-    principal_fen: int = 0
-    bonus_fen: int = 0
-    points: int = 0
-    uses_remaining: int = 0
+def transfer(source: str, target: str, amount: int) -> list[Posting]:
+    """The pair of postings that moves ``amount`` from ``source`` to ``target``; none for zero."""
+    return [Posting(source, -amount), Posting(target, amount)] if amount else []
+
+
+def card_to_merchant(
+    card_id: int, merchant_id: int, legs: Iterable[tuple[CardBucket, MerchantAccount, int]]
+) -> list[Posting]:
+    """Postings that move each leg's amount out of the card's bucket into the merchant's account
+    (a negative amount moves it the other way)."""
+    return [posting for bucket, counterpart, amount in legs
+            for posting in transfer(card_account(card_id, bucket), merchant_account(merchant_id, counterpart), amount)]
 
 
 def check_balanced(postings: Sequence[Posting]) -> dict[str, Unit]:

@@ -1,4 +1,4 @@
-"""JSON shapes of merchants, stores, staff and documents (API.md field names)."""
+"""JSON shapes of merchants, stores, staff and documents (docs/api.md field names)."""
 
 from __future__ import annotations
 

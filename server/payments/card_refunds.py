@@ -23,9 +23,9 @@ from server.audit.services import record
 from server.cards.models import CARD_LIFECYCLE
 from server.cards.services import owned_card
 from server.errors import NotRefundable
-from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
+from server.ledger.accounts import CardBucket, MerchantAccount
 from server.ledger.models import ActorType, JournalKind
-from server.ledger.services import Posting, lock_cards, post_journal
+from server.ledger.services import card_to_merchant, lock_cards, post_journal
 from server.payments.models import OrderStatus, PaymentOrder, Refund
 from server.payments.wechat_refunds import refund_card_payments
 from server.products.models import CardKind, CardProduct
@@ -65,11 +65,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
         (CardBucket.BONUS, MerchantAccount.PROMOTION, card.bonus_fen),
         (CardBucket.USES, MerchantAccount.USES_ISSUANCE, card.uses_remaining),
     ]
-    postings = []
-    for bucket, counterpart, amount in legs:
-        if amount:
-            postings += [Posting(card_account(card.id, bucket), -amount), Posting(merchant_account(m, counterpart),
-                                                                                  amount)]
+    postings = card_to_merchant(card.id, m, legs)
     journal = post_journal(session, merchant_id=m, kind=JournalKind.REFUND, postings=postings,
                            actor_type=ActorType.CONSUMER, actor_id=consumer_id, ref_type="refund", ref_id=refund.id,
                            idempotency_key=f"refund:{refund.refund_no}")

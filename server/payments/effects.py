@@ -26,7 +26,7 @@ from server.issuance.models import Batch
 from server.issuance.services import enforce_per_user_limit, take_from_stock
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, JournalKind
-from server.ledger.services import Posting, post_journal
+from server.ledger.services import post_journal, transfer
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.wechat_refunds import refund_undeliverable_order
@@ -70,14 +70,11 @@ def credit_top_up(session: Session, _gateway: PaymentGateway, _config: Mapping[s
         raise ValueError(f"top-up order {order.out_trade_no} names no card")
     m = order.merchant_id
     postings = [
-        Posting(card_account(order.card_id, CardBucket.PRINCIPAL), order.amount_fen),
-        Posting(merchant_account(m, MerchantAccount.WECHAT_CLEARING), -order.amount_fen),
+        *transfer(merchant_account(m, MerchantAccount.WECHAT_CLEARING),
+                  card_account(order.card_id, CardBucket.PRINCIPAL), order.amount_fen),
+        *transfer(merchant_account(m, MerchantAccount.PROMOTION),
+                  card_account(order.card_id, CardBucket.BONUS), order.bonus_fen),
     ]
-    if order.bonus_fen:
-        postings += [
-            Posting(card_account(order.card_id, CardBucket.BONUS), order.bonus_fen),
-            Posting(merchant_account(m, MerchantAccount.PROMOTION), -order.bonus_fen),
-        ]
     post_journal(
         session,
         merchant_id=m,

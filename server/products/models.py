@@ -1,4 +1,4 @@
-"""Card products (卡种): what a merchant sells, with every field of API.md's product."""
+"""Card products (卡种): what a merchant sells, with every field of docs/api.md's product."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ class StyleSchema(Schema):
 
 
 class ProductFieldsSchema(Schema):
-    """Every product field of API.md; PATCH loads it with partial=True."""
+    """Every product field of docs/api.md; PATCH loads it with partial=True."""
 
     name = fields.String(validate=validate.Length(min=1, max=100))
     kind = fields.Enum(CardKind, by_value=True)

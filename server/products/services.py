@@ -41,7 +41,7 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def product_fields(product: CardProduct) -> dict[str, Any]:
-    """The product as API.md's product fields."""
+    """The product as docs/api.md's product fields."""
     return {name: copy.deepcopy(getattr(product, _COLUMN_OF.get(name, name))) for name in PRODUCT_FIELDS}
 
 

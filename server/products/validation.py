@@ -1,10 +1,10 @@
-"""Smart validation (智能校验) of a card product: pure rules over the API.md product dict.
+"""Smart validation (智能校验) of a card product: pure rules over the docs/api.md product dict.
 
 Every check is a small function registered with ``@error_rule`` or ``@warning_rule``, so adding a
 check is adding a function. Rules read the product through ``_Product``, whose getters answer ``None``
 for a missing *or* mistyped value: a wrong type is reported once (by ``fields_have_expected_types`` or
 ``money_is_whole_fen``) and no rule can raise on it. Bracketed numbers cite the rules of
-shared/REGULATIONS.md.
+docs/regulations.md.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from datetime import MAXYEAR, date, timedelta
 from typing import Any, Literal
 
 from server.money import yuan
+from server.products.models import CardKind, DeductionOrder
 
-KINDS = ("stored_value", "count", "points", "discount")
-PREPAID_KINDS = ("stored_value", "count")
+#: The closed sets of choices, as the enums the services switch on define them (tuples: a bad
+#: input may be unhashable).
+KINDS = tuple(CardKind)
+PREPAID_KINDS = tuple(kind for kind in CardKind if kind.prepaid)
+DEDUCTION_ORDERS = tuple(DeductionOrder)
 VALIDITY_TYPES = ("permanent", "fixed", "relative")
-DEDUCTION_ORDERS = ("proportional", "bonus_first", "principal_first")
 
 NAMED_CARD_CAP_FEN = 500_000
 UNNAMED_CARD_CAP_FEN = 100_000
@@ -276,7 +279,7 @@ def fields_have_expected_types(product: _Product) -> Iterator[Finding]:
 
 @error_rule
 def money_is_whole_fen(product: _Product) -> Iterator[Finding]:
-    """Money is an integer number of fen everywhere (PRODUCT.md); no floats, no negative amounts."""
+    """Money is an integer number of fen everywhere (docs/api.md, Conventions); no floats, no negative amounts."""
     for pattern in _MONEY_FIELDS:
         for path, value in product.present(pattern):
             if not _is_a(value, int):

@@ -18,17 +18,10 @@ from server.errors import (
     MinSpendNotMet,
     ValidationError,
 )
+from server.ledger.accounts import CardBalances
 from server.merchants.identity import region_covers, region_precision
 from server.money import yuan
 from server.products.models import CardKind, DeductionOrder
-
-
-@dataclass(frozen=True)
-class Balances:
-    principal_fen: int
-    bonus_fen: int
-    points: int
-    uses: int
 
 
 @dataclass(frozen=True)
@@ -98,7 +91,7 @@ def recognised_principal(principal_fen: int, uses_left: int, uses_taken: int) ->
 def compute(
     *,
     kind: str,
-    balances: Balances,
+    balances: CardBalances,
     bill_fen: int,
     uses: int,
     redeem_points: int,
@@ -111,9 +104,9 @@ def compute(
     if kind == CardKind.COUNT:
         if uses < 1:
             raise ValidationError({"uses": "次数至少为 1"})
-        if uses > balances.uses:
-            raise InsufficientUses(details={"remaining_uses": balances.uses, "requested": uses})
-        principal = recognised_principal(balances.principal_fen, balances.uses, uses)
+        if uses > balances.uses_remaining:
+            raise InsufficientUses(details={"remaining_uses": balances.uses_remaining, "requested": uses})
+        principal = recognised_principal(balances.principal_fen, balances.uses_remaining, uses)
         return Outcome(uses=uses, principal_fen=principal)
 
     if bill_fen <= 0:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
+from server.cards.face_links import FaceLinks
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, serialize_card
 from server.consumers.models import Consumer
@@ -37,9 +38,16 @@ from server.errors import (
     StoreNotAllowed,
 )
 from server.issuance.models import Batch
-from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
+from server.ledger.accounts import CardBalances, CardBucket, MerchantAccount
 from server.ledger.models import ActorType, Journal, JournalKind
-from server.ledger.services import Posting, card_lock_select, lock_card_row, post_journal, reverse_journal
+from server.ledger.services import (
+    Posting,
+    card_lock_select,
+    card_to_merchant,
+    lock_card_row,
+    post_journal,
+    reverse_journal,
+)
 from server.merchants.models import Merchant, Store
 from server.merchants.services import get_merchant, require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
@@ -150,17 +158,12 @@ def redemption_postings(card_id: int, merchant_id: int, outcome: rules.Outcome) 
         (CardBucket.POINTS, MerchantAccount.POINTS_REDEEMED, outcome.points_redeemed),
         (CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, -outcome.points_earned),
     ]
-    postings = []
-    for bucket, counterpart, amount in legs:
-        if amount:
-            postings += [Posting(card_account(card_id, bucket), -amount),
-                         Posting(merchant_account(merchant_id, counterpart), amount)]
-    return postings
+    return card_to_merchant(card_id, merchant_id, legs)
 
 
 def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
            request: RedeemRequest) -> dict[str, Any]:
-    """Redeem at a store and return the receipt of API.md."""
+    """Redeem at a store and return the receipt of docs/api.md."""
     store = _check_store(session, actor, request.store_id)
     presented = _lock_presented_card(session, redis, config, actor, request.code)
     card, product, digest = presented.card, presented.product, presented.digest
@@ -168,7 +171,7 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
     _check_card(presented, store, now)
     outcome = rules.compute(
         kind=product.kind,
-        balances=rules.Balances(card.principal_fen, card.bonus_fen, card.points, card.uses_remaining),
+        balances=CardBalances(card.principal_fen, card.bonus_fen, card.points, card.uses_remaining),
         bill_fen=request.amount_fen,
         uses=request.uses,
         redeem_points=request.redeem_points,
@@ -296,14 +299,14 @@ def redemption_row(session: Session, redemption: Redemption) -> dict[str, Any]:
             "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason}
 
 
-def staff_card_view(session: Session, actor: Principal, card_no: str) -> dict[str, Any]:
+def staff_card_view(session: Session, links: FaceLinks, actor: Principal, card_no: str) -> dict[str, Any]:
     """A card as staff see it: balances and status, the holder masked; other merchants' cards don't exist."""
     card = session.scalar(select(Card).where(Card.card_no == card_no))
     if card is None or card.merchant_id != actor.merchant_id:
         raise NotFound("卡不存在")
     product = session.get(CardProduct, card.product_id)
     owner = session.get(Consumer, card.owner_id) if card.owner_id else None
-    data = serialize_card(card, product, get_merchant(session, card.merchant_id))
+    data = serialize_card(card, product, get_merchant(session, card.merchant_id), links)
     data["owner"] = (
         {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
     )

@@ -181,7 +181,7 @@ def summary(
     session: Session, merchant_id: int, first: date, last: date, store_id: int | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The report of API.md for Shanghai days [first, last]."""
+    """The report of docs/api.md for Shanghai days [first, last]."""
     since, until = day_bounds(first, last)
     totals = Activity()
     per_store: dict[int | None, Activity] = defaultdict(Activity)

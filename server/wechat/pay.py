@@ -17,7 +17,7 @@ import secrets
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -27,6 +27,7 @@ from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 from wechatpy.pay.utils import calculate_signature
 
+from server.timeutil import SHANGHAI
 from server.wechat.errors import (
     InvalidNotify,
     OrderAlreadyPaid,
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 logging.getLogger("wechatpy.pay").setLevel(logging.INFO)
 
 # China has no DST: a fixed +08:00 is exact and needs no tz database.
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 _ALNUM = string.ascii_letters + string.digits
 _OUT_TRADE_NO = re.compile(r"[0-9A-Za-z]{1,32}")
@@ -64,7 +64,7 @@ def new_out_trade_no(prefix: str = "") -> str:
     """
     if not _PREFIX.fullmatch(prefix):
         raise ValueError("prefix must be at most 8 ASCII letters or digits")
-    stamp = datetime.now(CHINA_TZ).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(SHANGHAI).strftime("%Y%m%d%H%M%S")
     return prefix + stamp + "".join(secrets.choice(_ALNUM) for _ in range(32 - len(prefix) - len(stamp)))
 
 
@@ -286,8 +286,8 @@ class WeChatPayV2Gateway(PaymentGateway):
             user_id=openid,
             out_trade_no=out_trade_no,
             attach=attach or None,
-            time_start=datetime.now(CHINA_TZ),
-            time_expire=expire_at.astimezone(CHINA_TZ),
+            time_start=datetime.now(SHANGHAI),
+            time_expire=expire_at.astimezone(SHANGHAI),
             sign_type="MD5",
         )
         prepay_id = data.get("prepay_id")
@@ -598,7 +598,7 @@ def _notify_time(value: str | None, *, required: bool, fmt: str = "%Y%m%d%H%M%S"
 
 def _parse_time(value: str, fmt: str) -> datetime:
     """WeChat times carry no offset; they are Beijing time."""
-    return datetime.strptime(value, fmt).replace(tzinfo=CHINA_TZ)
+    return datetime.strptime(value, fmt).replace(tzinfo=SHANGHAI)
 
 
 def _reply_xml(code: str, message: str) -> str:

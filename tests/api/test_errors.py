@@ -1,4 +1,4 @@
-"""Every bad request gets the JSON error envelope of API.md, never a 500 or an HTML page."""
+"""Every bad request gets the JSON error envelope of docs/api.md, never a 500 or an HTML page."""
 
 import pytest
 

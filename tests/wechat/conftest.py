@@ -28,8 +28,8 @@ from cryptography.x509.oid import NameOID
 from flask import Flask, Response, current_app, request
 from werkzeug.serving import make_server
 
+from server.timeutil import SHANGHAI
 from server.wechat import InvalidNotify, WeChatPayV2Gateway, WeChatSettings
-from server.wechat.pay import CHINA_TZ
 from wechat_simulator import URL_PREFIX, create_simulator_blueprint, simulator_config
 
 APPID = "wx0123456789abcdef"
@@ -218,7 +218,7 @@ def place_order(sim: Sim, gateway: WeChatPayV2Gateway):
             client_ip="127.0.0.1",
             notify_url=sim.pay_notify_url,
             attach=attach,
-            expire_at=dt.datetime.now(CHINA_TZ) + dt.timedelta(minutes=30),
+            expire_at=dt.datetime.now(SHANGHAI) + dt.timedelta(minutes=30),
         )
         return out_trade_no, prepay_id
 

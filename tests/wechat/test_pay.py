@@ -15,6 +15,7 @@ import pytest
 import requests
 import xmltodict
 
+from server.timeutil import SHANGHAI
 from server.wechat import (
     InvalidNotify,
     OrderAlreadyPaid,
@@ -24,7 +25,6 @@ from server.wechat import (
     WeChatPayV2Gateway,
     new_out_trade_no,
 )
-from server.wechat.pay import CHINA_TZ
 from wechat_simulator.signing import encrypt_req_info, signed_xml, to_xml
 
 PAY_KEY = "TestPayKey0123456789abcdefghijkl"  # the app's WECHAT_PAY_KEY in conftest
@@ -39,7 +39,7 @@ def _order_kwargs(sim, **overrides):
         "client_ip": "127.0.0.1",
         "notify_url": sim.pay_notify_url,
         "attach": "order:9",
-        "expire_at": dt.datetime.now(CHINA_TZ) + dt.timedelta(minutes=30),
+        "expire_at": dt.datetime.now(SHANGHAI) + dt.timedelta(minutes=30),
     }
     kwargs.update(overrides)
     return kwargs

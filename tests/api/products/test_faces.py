@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from server.cards.face_links import card_face_url
+from server.cards.face_links import FaceLinks
 from server.db import db
 from tests import factories
 
@@ -15,7 +15,7 @@ def test_card_face_png_has_chinese_text_and_revalidates_by_etag(client, app):
         product = factories.product(db.session, merchant, name="咖啡储值卡", style={"color": "#6B4226"})
         card = factories.card(db.session, product, principal_fen=100, card_no="8101234567890123")
         db.session.commit()
-        url = card_face_url(card.id).removeprefix("http://127.0.0.1:5000")
+        url = FaceLinks.from_config(app.config).card(card.id).removeprefix("http://127.0.0.1:5000")
     response = client.get(url)
     assert response.status_code == 200 and response.content_type == "image/png"
     image = Image.open(io.BytesIO(response.data)).convert("RGB")

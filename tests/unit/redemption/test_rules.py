@@ -3,12 +3,13 @@
 import pytest
 
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, MinSpendNotMet, ValidationError
+from server.ledger.accounts import CardBalances
 from server.redemption import rules
 
 
 def _compute(kind="stored_value", principal=30000, bonus=5000, points=0, uses=0, bill=1000, n=1, redeem=0,
              percent=100, order="proportional", min_spend=0, points_rule=None):
-    return rules.compute(kind=kind, balances=rules.Balances(principal, bonus, points, uses), bill_fen=bill, uses=n,
+    return rules.compute(kind=kind, balances=CardBalances(principal, bonus, points, uses), bill_fen=bill, uses=n,
                          redeem_points=redeem, discount_percent=percent, deduction_order=order,
                          min_spend_fen=min_spend, points_rule=points_rule or {})
 
