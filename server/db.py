@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, BigInteger, DateTime, Insert, Integer, MetaData, Table, TypeDecorator, insert
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, mapped_column, registry
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
 
 #: Deterministic constraint names, so Alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -62,31 +60,3 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-_T = TypeVar("_T")
-_INSERTS: dict[Table, Insert] = {}
-
-
-def insert_row(session: Session, obj: _T) -> _T:
-    """INSERT ``obj``'s row now with one cached statement and attach ``obj`` as if it had been loaded.
-
-    For append-only rows on hot paths (journals, redemptions, audit entries): the unit of work costs
-    more than the INSERT itself. Column defaults apply as usual; RETURNING hands back every column,
-    so the object is complete. Constraint violations raise here, not at a later flush. Pending
-    changes are flushed first, as any ORM statement would, so rows this one refers to exist."""
-    session.flush()
-    mapper = sa_inspect(obj).mapper
-    table = mapper.local_table
-    stmt = _INSERTS.get(table)
-    if stmt is None:
-        stmt = _INSERTS[table] = insert(table).returning(*table.c)
-    given = obj.__dict__
-    row = session.execute(
-        stmt, {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    ).one()._mapping
-    for prop in mapper.column_attrs:
-        set_committed_value(obj, prop.key, row[prop.columns[0]])
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from server.auth import current_principal
-from server.db import BigId, IntPK, db, insert_row, utcnow
+from server.db import BigId, IntPK, db, utcnow
+from server.direct_writes import insert_row
 from server.errors import IdempotencyConflict, ValidationError
 from server.models_support import CreatedAt
 

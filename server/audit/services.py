@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.audit.models import AuditEntry
-from server.db import insert_row
+from server.direct_writes import insert_row
 
 
 def record(

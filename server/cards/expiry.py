@@ -53,7 +53,7 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
                 lapse = [(CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, card.points)]
                 post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.EXPIRE,
                              actor_type=ActorType.SYSTEM, ref_type="card", ref_id=card.id,
-                             postings=card_to_merchant(card.id, card.merchant_id, lapse))
+                             postings=card_to_merchant(card.id, card.merchant_id, lapse), locked={card.id: card})
             CARD_LIFECYCLE.apply(card, "expire")
             expired += 1
         session.flush()

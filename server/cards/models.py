@@ -18,7 +18,6 @@ class CardStatus(StrEnum):
     FROZEN = "frozen"
     EXPIRED = "expired"
     REFUNDED = "refunded"
-    TRANSFERRED = "transferred"
 
 
 #: A card's lifecycle. An expired card can be brought back (unnamed cards must be, on request); a

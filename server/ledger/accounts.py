@@ -24,7 +24,6 @@ class MerchantAccount(StrEnum):
     REVENUE = "revenue"
     PROMOTION = "promotion"
     REFUNDS = "refunds"
-    BREAKAGE = "breakage"
     POINTS_ISSUANCE = "points_issuance"
     POINTS_REDEEMED = "points_redeemed"
     USES_ISSUANCE = "uses_issuance"

@@ -23,7 +23,6 @@ class JournalKind(StrEnum):
     REDEEM = "redeem"
     REVERSE = "reverse"
     REFUND = "refund"
-    TRANSFER = "transfer"
     EXPIRE = "expire"
     ADJUST = "adjust"
 

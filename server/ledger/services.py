@@ -12,14 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, event, func, insert, select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import Select, case, func, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from server.cards.models import Card
-from server.db import insert_row, utcnow
+from server.db import utcnow
+from server.direct_writes import insert_row, update_committed
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
 from server.ledger.accounts import (
     BUCKET_COLUMN,
@@ -79,47 +78,25 @@ def check_balanced(postings: Sequence[Posting]) -> dict[str, Unit]:
     return units
 
 
-_LOCKED = "kabao_locked_cards"
-#: Journals are booked with plain statements, built once: the unit of work would cost more than they do.
-_BALANCES = list(BUCKET_COLUMN.values())
-_SET_BALANCES = (
-    update(Card.__table__).where(Card.__table__.c.id == bindparam("card_id"))
-    .values({column: bindparam(f"new_{column}") for column in _BALANCES})
-)
+#: Entries are booked with one plain multi-row INSERT, built once.
 _INSERT_ENTRIES = insert(LedgerEntry.__table__)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction: Any) -> None:
-    """Row locks last until the outermost transaction ends; so does our record of them.
-
-    A savepoint's end forgets them too, and expires the balances ``post_journal`` wrote: the session
-    does not track those writes, so a savepoint rollback would not undo them in memory. The rows stay
-    locked; the next ``lock_cards`` simply reads them again."""
-    locked = session.info.pop(_LOCKED, None)
-    if locked and transaction.nested:
-        for card in locked.values():
-            if sa_inspect(card).persistent:
-                session.expire(card, _BALANCES)
 
 
 def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     """Lock the cards' rows (``SELECT … FOR UPDATE``) in primary-key order, so lockers never deadlock.
 
-    The rows are re-read, so the balances seen afterwards are the committed ones. Cards this
-    transaction already locked are not read again: nobody else can have changed them.
+    The rows are re-read, so the balances seen afterwards are the committed ones. Hand the result to
+    ``post_journal`` (``locked=``) so it does not lock them again.
     """
-    wanted = set(card_ids)
-    locked: dict[int, Card] = session.info.setdefault(_LOCKED, {})
-    ids = sorted(wanted - locked.keys())
-    if ids:
-        stmt = card_lock_select().where(Card.id.in_(ids)).order_by(Card.id)
-        locked.update((card.id, card) for card in
-                      session.scalars(stmt, execution_options={"populate_existing": True}))
-    missing = wanted - locked.keys()
+    wanted = sorted(set(card_ids))
+    if not wanted:
+        return {}
+    stmt = card_lock_select().where(Card.id.in_(wanted)).order_by(Card.id)
+    locked = {card.id: card for card in session.scalars(stmt, execution_options={"populate_existing": True})}
+    missing = set(wanted) - locked.keys()
     if missing:
         raise NotFound(f"卡不存在: {sorted(missing)}")
-    return {card_id: locked[card_id] for card_id in sorted(wanted)}
+    return locked
 
 
 def card_lock_select(*also: Any) -> Select:
@@ -130,14 +107,12 @@ def card_lock_select(*also: Any) -> Select:
 
 
 def lock_card_row(session: Session, stmt: Select, params: Mapping[str, Any]) -> Row | None:
-    """Run ``stmt`` (from ``card_lock_select``) with ``params``, locking the one card it finds, which
-    ``post_journal`` then knows locked. For the redemption path, where the presented code names one
-    card: looking it up, locking it and reading what its rules need are one statement, not several.
+    """Run ``stmt`` (from ``card_lock_select``) with ``params``, locking the one card it finds.
+
+    For the redemption path, where the presented code names one card: looking it up, locking it and
+    reading what its rules need are one statement, not several.
     """
-    row = session.execute(stmt, params, execution_options={"populate_existing": True}).first()
-    if row is not None:
-        session.info.setdefault(_LOCKED, {})[row[0].id] = row[0]
-    return row
+    return session.execute(stmt, params, execution_options={"populate_existing": True}).first()
 
 
 def post_journal(
@@ -154,8 +129,12 @@ def post_journal(
     idempotency_key: str | None = None,
     reverses_journal_id: int | None = None,
     memo: str | None = None,
+    locked: Mapping[int, Card] | None = None,
 ) -> Journal:
-    """Book one balanced journal and update the cached balances of the cards it touches."""
+    """Book one balanced journal and update the cached balances of the cards it touches.
+
+    The cards' rows are locked first, unless ``locked`` already holds them (from ``lock_cards`` or
+    ``lock_card_row`` in this transaction)."""
     units = check_balanced(postings)
     card_legs: list[tuple[Posting, int, CardBucket]] = []
     for posting in postings:
@@ -165,7 +144,8 @@ def post_journal(
         if owner == "card":
             card_legs.append((posting, owner_id, CardBucket(name)))
 
-    cards = lock_cards(session, (card_id for _, card_id, _ in card_legs))
+    locked = locked or {}
+    cards = {**lock_cards(session, {card_id for _, card_id, _ in card_legs} - locked.keys()), **locked}
     balance_after: dict[str, int] = {}
     for posting, card_id, bucket in card_legs:
         card = cards[card_id]
@@ -177,13 +157,12 @@ def post_journal(
                 details={"card_id": card_id, "available": available, "requested": -posting.amount}
             )
         balance_after[posting.account] = available + posting.amount
-    # Every leg fits, so write them all. The rows are locked: what is written is the stored value from
-    # now on, and the session is told so instead of tracking a change for a later flush.
+    # Every leg fits, so write them all: the rows are locked, so what is written is the stored value.
+    written: dict[int, dict[str, int]] = defaultdict(dict)
     for posting, card_id, bucket in card_legs:
-        set_committed_value(cards[card_id], BUCKET_COLUMN[bucket], balance_after[posting.account])
-    for card_id in sorted({card_id for _, card_id, _ in card_legs}):
-        card = cards[card_id]
-        session.execute(_SET_BALANCES, {"card_id": card_id, **{f"new_{c}": getattr(card, c) for c in _BALANCES}})
+        written[card_id][BUCKET_COLUMN[bucket]] = balance_after[posting.account]
+    for card_id in sorted(written):
+        update_committed(session, cards[card_id], written[card_id])
 
     now = utcnow()
     journal = insert_row(session, Journal(

@@ -68,7 +68,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
     postings = card_to_merchant(card.id, m, legs)
     journal = post_journal(session, merchant_id=m, kind=JournalKind.REFUND, postings=postings,
                            actor_type=ActorType.CONSUMER, actor_id=consumer_id, ref_type="refund", ref_id=refund.id,
-                           idempotency_key=f"refund:{refund.refund_no}")
+                           idempotency_key=f"refund:{refund.refund_no}", locked={card.id: card})
     refund.journal_id = journal.id
     CARD_LIFECYCLE.apply(card, "refund")
     if refund.refund_fen:

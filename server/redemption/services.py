@@ -26,7 +26,8 @@ from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, serialize_card
 from server.consumers.models import Consumer
 from server.crypto import decrypt
-from server.db import insert_row, utcnow
+from server.db import utcnow
+from server.direct_writes import insert_row
 from server.errors import (
     AlreadyReversed,
     CardExpired,
@@ -186,7 +187,7 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
     if postings:
         journal = post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.REDEEM, postings=postings,
                                actor_type=ActorType.STAFF, actor_id=actor.id, store_id=store.id,
-                               ref_type="redemption")  # the redemption points back at it: journal_id
+                               ref_type="redemption", locked={card.id: card})  # the redemption points back
     try:
         redemption = insert_row(session, Redemption(
             merchant_id=card.merchant_id, store_id=store.id, card_id=card.id, staff_id=actor.id,

@@ -3,7 +3,7 @@
 from sqlalchemy import inspect, select
 
 from server.audit.models import AuditEntry
-from server.db import insert_row
+from server.direct_writes import insert_row
 from server.ledger.models import Journal
 from server.merchants.models import Store
 from tests import factories
