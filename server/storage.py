@@ -9,6 +9,8 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
+from flask import current_app
+
 
 class DocumentStorage(Protocol):
     def save(self, data: bytes, suffix: str) -> str:
@@ -35,3 +37,8 @@ class LocalDiskStorage:
         if path.parent != self.root.resolve():
             raise FileNotFoundError(key)
         return path.read_bytes()
+
+
+def document_storage() -> LocalDiskStorage:
+    """The app's document storage (for views): ``UPLOAD_DIR``, by default instance/uploads."""
+    return LocalDiskStorage(Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads"))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, stream_with_context
+from flask import Response, current_app, jsonify
 
-from server.auth import Principal, PrincipalKind, current_principal, require
+from server.auth import PrincipalKind, current_principal, require
 from server.db import db
 from server.extensions import get_redis
 from server.issuance import codes as code_service
 from server.issuance import services
+from server.issuance.downloads import codes_download
 from server.issuance.models import Batch, Channel, IssueMethod
 from server.issuance.schemas import (
     ApproveBatchSchema,
@@ -24,14 +25,11 @@ from server.issuance.schemas import (
 from server.issuance.serializers import batch_to_dict, channel_to_dict
 from server.merchants.permissions import Action, roles_for, staff_action
 from server.pagination import PageArgs, paginate
-from server.ratelimit import throttle
 from server.schemas import Blueprint
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("issuance", __name__, url_prefix="/api/v1/merchant", description="发行渠道、批次与兑换码")
 
-#: Code generations per merchant per hour: each may write 100,000 rows.
-CODE_GENERATIONS_PER_HOUR = 20
 #: Either approval permission reaches the endpoint; the service picks which approval the caller gives.
 _APPROVERS = roles_for(Action.APPROVE_AS_OPERATIONS) | roles_for(Action.APPROVE_AS_FINANCE)
 
@@ -98,34 +96,7 @@ def approve_batch(_body, batch_id: int):
 @blueprint.arguments(GenerateCodesSchema)
 def generate_codes(body, batch_id: int):
     """201 text/csv with header ``code``: the only time the plaintext codes exist."""
-    return codes_download(current_principal(), batch_id, body["count"])
-
-
-def codes_download(actor: Principal, batch_id: int, count: int) -> Response:
-    """Generate ``count`` codes and answer them as a CSV download (the API's and the console's answer).
-
-    The codes are stored before the response starts (the request boundary commits them); the body
-    then streams from memory. Should the client go away mid-download, the stream voids the whole run
-    in a transaction of its own, so no code survives that nobody received in full."""
-    throttle(get_redis(), f"codes:generate:{actor.merchant_id}", limit=CODE_GENERATIONS_PER_HOUR, window_seconds=3600)
-    config = current_app.config
-    codes = code_service.generate_codes(db.session, config, actor, batch_id, count)
-
-    def void_interrupted_run() -> None:
-        try:
-            code_service.void_codes(db.session, config, actor, batch_id, codes, reason="兑换码下载中断")
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("could not void the %d codes of an interrupted download, batch %s", len(codes), batch_id)
-
-    return Response(
-        stream_with_context(code_service.codes_csv(codes, void_interrupted_run)),
-        status=201,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-codes.csv"',
-                 "Cache-Control": "no-store"},
-    )
+    return codes_download(db.session, get_redis(), current_app.config, current_principal(), batch_id, body["count"])
 
 
 @blueprint.route("/batches/<int:batch_id>/codes/void", methods=["POST"])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from server.auth import current_principal, issue_token, token_ttl
 from server.db import db
@@ -15,14 +13,10 @@ from server.merchants.permissions import Action, staff_action
 from server.merchants.schemas import DocumentFormSchema, LoginSchema, RegisterSchema, StaffSchema, StoreSchema
 from server.merchants.serializers import document_to_dict, merchant_to_dict, staff_to_dict, store_to_dict
 from server.schemas import Blueprint
-from server.storage import LocalDiskStorage
+from server.storage import document_storage
 from server.web import client_ip
 
 blueprint = Blueprint("merchant", __name__, url_prefix="/api/v1/merchant", description="商户入驻、门店与员工")
-
-
-def document_storage() -> LocalDiskStorage:
-    return LocalDiskStorage(Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads"))
 
 
 @blueprint.route("/register", methods=["POST"])

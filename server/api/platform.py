@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from server.api.merchants import document_storage
 from server.api.products import product_to_dict
 from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
 from server.db import db
@@ -19,6 +18,7 @@ from server.products import services as products
 from server.products.models import CardProduct
 from server.products.schemas import ListArgs, ReviewSchema
 from server.schemas import Blueprint
+from server.storage import document_storage
 from server.web import client_ip
 
 blueprint = Blueprint("platform", __name__, url_prefix="/api/v1/platform", description="平台审核")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
-from flask import Response, current_app, jsonify
-from marshmallow import fields, validate
+from flask import current_app, jsonify
 
 from server.auth import current_principal
 from server.cards.expiry import reactivate_card
@@ -13,39 +11,14 @@ from server.db import db, utcnow
 from server.extensions import get_redis
 from server.idempotency import idempotent
 from server.merchants.permissions import Action, staff_action
-from server.pagination import PageArgs, paginate
+from server.pagination import paginate
 from server.redemption import services
 from server.redemption.models import Redemption
-from server.schemas import Blueprint, Fen, Schema, StrictInt
+from server.redemption.schemas import RedeemSchema, RedemptionListArgs, ReverseSchema
+from server.schemas import Blueprint
 from server.timeutil import day_bounds
 
 blueprint = Blueprint("redemption", __name__, url_prefix="/api/v1/merchant", description="核销与冲正")
-
-
-class RedeemSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    store_id = StrictInt(required=True)
-    amount_fen = Fen(load_default=0)
-    uses = StrictInt(load_default=1, validate=validate.Range(min=1, max=1000))
-    redeem_points = StrictInt(load_default=0, validate=validate.Range(min=0))
-
-
-class ReverseSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class RedemptionListArgs(PageArgs):
-    store_id = fields.Integer(load_default=None)
-    staff_id = fields.Integer(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(["completed", "reversed"]))
-    date = fields.Date(load_default=None)
-    to = fields.Date(load_default=None, data_key="to")
-    from_ = fields.Date(load_default=None, data_key="from")
-
-    @ma.validates_schema
-    def one_range(self, data, **kwargs) -> None:
-        if data.get("date") and (data.get("from_") or data.get("to")):
-            raise ma.ValidationError("date 与 from/to 只能二选一", field_name="date")
 
 
 @blueprint.route("/redeem", methods=["POST"])
@@ -64,16 +37,9 @@ def redeem(body):
 @idempotent
 @blueprint.arguments(ReverseSchema)
 def reverse(body, redemption_id: int):
-    return reversal_response(services.reverse(db.session, current_principal(), redemption_id, body["reason"],
-                                              current_app.config["REVERSAL_WINDOW_HOURS"]))
-
-
-def reversal_response(redemption: Redemption) -> Response:
-    """The reversal's answer, for the API and the console alike."""
-    row = services.redemption_row(db.session, redemption)
-    return jsonify(reversal_id=redemption.reversal_journal_id or redemption.id, redemption=row,
-                   card={key: row[key] for key in ("card_id", "card_no_masked", "balance_fen", "principal_fen",
-                                                   "bonus_fen", "remaining_uses", "points_balance")})
+    redemption = services.reverse(db.session, current_principal(), redemption_id, body["reason"],
+                                  current_app.config["REVERSAL_WINDOW_HOURS"])
+    return jsonify(services.reversal_answer(db.session, redemption))
 
 
 @blueprint.route("/redemptions", methods=["GET"])

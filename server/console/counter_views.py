@@ -12,7 +12,6 @@ import uuid
 
 from flask import Response, current_app, flash, g, jsonify, render_template, request
 
-from server.api import redemption as redemption_api
 from server.console.auth import console_login_required
 from server.console.filters import money
 from server.console.forms import given, load_form
@@ -27,6 +26,7 @@ from server.merchants.permissions import Action
 from server.pagination import paginate
 from server.redemption import services as redemption
 from server.redemption.models import Redemption, RedemptionStatus
+from server.redemption.schemas import RedeemSchema, RedemptionListArgs, ReverseSchema
 from server.timeutil import day_bounds
 
 
@@ -60,7 +60,7 @@ def redeem_page() -> str:
 def redeem() -> Response:
     """Redeem as ``POST /api/v1/merchant/redeem`` does; the answer carries the receipt and its HTML."""
     try:
-        fields = load_form(redemption_api.RedeemSchema(), json_body(), integers=("store_id", "uses", "redeem_points"),
+        fields = load_form(RedeemSchema(), json_body(), integers=("store_id", "uses", "redeem_points"),
                            yuan=("amount_fen",))
         receipt = redemption.redeem(db.session, get_redis(), current_app.config, g.principal,
                                     redemption.RedeemRequest(**fields))
@@ -75,7 +75,7 @@ def redeem() -> Response:
 @console_login_required(Action.VIEW_REDEMPTIONS)
 def redemptions() -> str:
     """Redemptions newest first, filtered by day, cashier, status and store (store-bound staff: their store)."""
-    args = load_form(redemption_api.RedemptionListArgs(), given(request.args))
+    args = load_form(RedemptionListArgs(), given(request.args))
     since, until = day_bounds(args["date"], args["date"])
     stmt = redemption.redemptions_query(g.principal, store_id=args["store_id"], staff_id=args["staff_id"],
                                         status=args["status"], since=since, until=until)
@@ -95,8 +95,8 @@ def redemptions() -> str:
 @idempotent
 def reverse_redemption(redemption_id: int) -> Response:
     """Reverse as ``POST /api/v1/merchant/redemptions/{id}/reverse`` does, with the API's answer."""
-    body = load_form(redemption_api.ReverseSchema(), json_body())
-    answer = redemption_api.reversal_response(redemption.reverse(
-        db.session, g.principal, redemption_id, body["reason"], current_app.config["REVERSAL_WINDOW_HOURS"]))
+    body = load_form(ReverseSchema(), json_body())
+    reversed_ = redemption.reverse(db.session, g.principal, redemption_id, body["reason"],
+                                   current_app.config["REVERSAL_WINDOW_HOURS"])
     flash("已冲正，核销的金额、次数和积分已退回卡内")
-    return answer
+    return jsonify(redemption.reversal_answer(db.session, reversed_))

@@ -7,17 +7,18 @@ the same code.
 
 from __future__ import annotations
 
-from flask import Response, flash, g, render_template, request
+from flask import Response, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
-from server.api import issuance as issuance_api
 from server.console.auth import console_login_required
 from server.console.forms import given, load_form, split_list
 from server.console.merchant_views import blueprint
 from server.console.pages import see_other, shows_errors_on
 from server.db import db
+from server.extensions import get_redis
 from server.issuance import codes as code_service
 from server.issuance import services
+from server.issuance.downloads import codes_download
 from server.issuance.models import Batch, BatchStatus, Channel, ChannelKind, IssueMethod
 from server.issuance.schemas import CreateBatchSchema, CreateChannelSchema, GenerateCodesSchema
 from server.issuance.serializers import batch_to_dict
@@ -122,4 +123,4 @@ def approve_batch(batch_id: int) -> Response:
 def generate_codes(batch_id: int) -> Response:
     """The CSV download of docs/api.md: the only time the plaintext codes exist."""
     body = load_form(GenerateCodesSchema(), request.form, integers=("count",))
-    return issuance_api.codes_download(g.principal, batch_id, body["count"])
+    return codes_download(db.session, get_redis(), current_app.config, g.principal, batch_id, body["count"])

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, jsonify, render_template, request
 
-from server.api.merchants import document_storage
 from server.cards.face_links import face_links
 from server.console import auth, pages
 from server.console.audit_log import audit_page
@@ -31,6 +30,7 @@ from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES
+from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
-from server.api.merchants import document_storage
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import ADMIN, platform_login_required
@@ -21,6 +20,7 @@ from server.platform.models import PlatformAdmin
 from server.products import services as products
 from server.products.models import CardProduct, ProductStatus
 from server.products.schemas import ReviewSchema
+from server.storage import document_storage
 
 blueprint = Blueprint("platform_console", __name__, url_prefix="/platform")
 pages.install(blueprint, error_template="platform/error.html")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Response, g, render_template, request
 
-from server.api import reports as reports_api
 from server.console.auth import console_login_required
 from server.console.forms import given, load_form
 from server.console.merchant_views import blueprint
@@ -16,21 +15,23 @@ from server.console.reporting import chart, report
 from server.db import db
 from server.merchants import services as merchants
 from server.merchants.permissions import Action
+from server.reports.exports import export_response
+from server.reports.schemas import SECTIONS, ExportArgs, SummaryArgs
 
 
 @blueprint.get("/reports")
 @console_login_required(Action.VIEW_REPORTS)
 def reports() -> str:
     """Default range: the last 30 days up to today (the API's default)."""
-    args = load_form(reports_api.SummaryArgs(), given(request.args))
+    args = load_form(SummaryArgs(), given(request.args))
     summary = report(args["from_"], args["to"], args["store_id"])
     return render_template("console/reports.html", report=summary, chart=chart(summary),
-                           stores=merchants.list_stores(db.session, g.principal), sections=reports_api.SECTIONS)
+                           stores=merchants.list_stores(db.session, g.principal), sections=SECTIONS)
 
 
 @blueprint.get("/reports/export")
 @console_login_required(Action.VIEW_REPORTS)
 def export_report() -> Response:
-    args = load_form(reports_api.ExportArgs(), given(request.args))
-    return reports_api.export_response(report(args["from_"], args["to"], args["store_id"]), args["section"],
+    args = load_form(ExportArgs(), given(request.args))
+    return export_response(report(args["from_"], args["to"], args["store_id"]), args["section"],
                                        args["format"])

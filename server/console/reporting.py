@@ -9,8 +9,9 @@ from typing import Any
 from flask import g
 from markupsafe import Markup
 
-from server.api.reports import scoped_summary
 from server.console.charts import activity_chart
+from server.db import db
+from server.reports.services import scoped_summary
 
 #: Days of the dashboard's chart, today included.
 CHART_DAYS = 30
@@ -18,7 +19,7 @@ CHART_DAYS = 30
 
 def report(first: date, last: date, store_id: int | None = None) -> dict[str, Any]:
     """The summary of docs/api.md for Shanghai days [first, last] as the signed-in staff member may see it."""
-    return scoped_summary(g.principal, first, last, store_id)
+    return scoped_summary(db.session, g.principal, first, last, store_id)
 
 
 def chart(summary: dict[str, Any]) -> Markup:

@@ -292,6 +292,14 @@ def redemptions_query(
     return stmt
 
 
+def reversal_answer(session: Session, redemption: Redemption) -> dict[str, Any]:
+    """What a reversal answers, for the API and the console alike: the redemption and the card after it."""
+    row = redemption_row(session, redemption)
+    return {"reversal_id": redemption.reversal_journal_id or redemption.id, "redemption": row,
+            "card": {key: row[key] for key in ("card_id", "card_no_masked", "balance_fen", "principal_fen",
+                                               "bonus_fen", "remaining_uses", "points_balance")}}
+
+
 def redemption_row(session: Session, redemption: Redemption) -> dict[str, Any]:
     """A redemption as the list shows it, with its card's current balances."""
     card = session.get(Card, redemption.card_id)

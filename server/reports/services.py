@@ -18,11 +18,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.auth import Principal
 from server.cards.models import Card
 from server.db import utcnow
+from server.errors import Forbidden
 from server.issuance.models import Batch, Channel
 from server.ledger.models import JournalKind, LedgerEntry
 from server.merchants.models import Store
+from server.merchants.services import get_store
 from server.reports.models import LedgerDay, LedgerDayTotal
 from server.timeutil import SHANGHAI, day_bounds
 
@@ -219,3 +222,16 @@ def summary(
 
 def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def scoped_summary(
+    session: Session, actor: Principal, first: date, last: date, store_id: int | None
+) -> dict[str, Any]:
+    """The summary as ``actor`` may see it: store-bound staff see only their store."""
+    if actor.store_id is not None:
+        if store_id not in (None, actor.store_id):
+            raise Forbidden("只能查看本门店的报表")
+        store_id = actor.store_id
+    if store_id is not None:
+        get_store(session, actor.merchant_id, store_id)
+    return summary(session, actor.merchant_id, first, last, store_id)

@@ -134,9 +134,9 @@ def test_a_complete_download_keeps_the_codes(app, client, shop, code_batch):
 
 
 def test_generation_is_throttled_per_merchant(app, client, shop, code_batch, monkeypatch):
-    from server.api import issuance as views
+    from server.issuance import downloads
 
-    monkeypatch.setattr(views, "CODE_GENERATIONS_PER_HOUR", 2)
+    monkeypatch.setattr(downloads, "CODE_GENERATIONS_PER_HOUR", 2)
     assert [_generate(client, code_batch, shop.headers(), count=1).status_code for _ in range(3)] == [201, 201, 429]
 
 
