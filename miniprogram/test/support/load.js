@@ -1,0 +1,29 @@
+/** Loading pages and components of the mini-program with miniprogram-simulate. */
+const path = require('path')
+const simulate = require('miniprogram-simulate')
+
+const ROOT = path.resolve(__dirname, '../..')
+
+/**
+ * Load and attach a page (or component) by its path under the mini-program root, compiled by the
+ * official WXML compiler. Returns the simulate component; its `instance` is the page's `this`.
+ */
+function render(pagePath, properties) {
+  const id = simulate.load(path.join(ROOT, pagePath), {rootPath: ROOT})
+  const comp = simulate.render(id, properties)
+  comp.attach(document.createElement('parent-wrapper'))
+  return comp
+}
+
+/** The text a person would see on the rendered page. */
+function text(comp) {
+  return comp.dom.textContent.replace(/\s+/g, ' ').trim()
+}
+
+/** Tap the first element with that class (miniprogram-simulate class names carry a prefix). */
+function find(comp, className) {
+  const node = comp.dom.querySelector(`[class~="main--${className}"]`)
+  return node
+}
+
+module.exports = {ROOT, find, render, text}
