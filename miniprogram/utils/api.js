@@ -193,13 +193,14 @@ async function call(options) {
       .map(key => `${encodeURIComponent(key)}=${encodeURIComponent(options.query[key])}`)
     if (pairs.length) url += (url.indexOf('?') >= 0 ? '&' : '?') + pairs.join('&')
   }
-  const header = {'Content-Type': 'application/json'}
-  if (options.idempotencyKey) header['Idempotency-Key'] = options.idempotencyKey
+  const baseHeader = {'Content-Type': 'application/json'}
+  if (options.idempotencyKey) baseHeader['Idempotency-Key'] = options.idempotencyKey
   // Network retries are safe for reads and for calls carrying an idempotency key.
   const retriable = method === 'GET' || Boolean(options.idempotencyKey)
 
   if (auth === 'consumer' && !consumerToken()) await login()
   for (let relogged = false; ;) {
+    const header = Object.assign({}, baseHeader)
     if (auth === 'consumer') header.Authorization = 'Bearer ' + consumerToken()
     if (auth === 'staff') {
       const session = staffSession()

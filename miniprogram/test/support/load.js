@@ -8,8 +8,12 @@ const ROOT = path.resolve(__dirname, '../..')
  * Load and attach a page (or component) by its path under the mini-program root, compiled by the
  * official WXML compiler. Returns the simulate component; its `instance` is the page's `this`.
  */
+const loaded = new Map()
+
 function render(pagePath, properties) {
-  const id = simulate.load(path.join(ROOT, pagePath), {rootPath: ROOT})
+  // Load once per test file: jest keeps the page's module, so its Page() call runs only once.
+  if (!loaded.has(pagePath)) loaded.set(pagePath, simulate.load(path.join(ROOT, pagePath), {rootPath: ROOT}))
+  const id = loaded.get(pagePath)
   const comp = simulate.render(id, properties)
   comp.attach(document.createElement('parent-wrapper'))
   return comp

@@ -96,3 +96,32 @@ function installWx() {
 }
 
 module.exports = {createServer, flushPromises, installWx}
+
+/**
+ * A fresh `wx` for one test, with a consumer login route answering tokens `token-1`, `token-2`, …
+ * Returns the fake server.
+ */
+function freshWx() {
+  global.wx = installWx()
+  global.getApp().globalData = {}
+  let logins = 0
+  global.wx.__server.on('POST /api/v1/mp/login', () => {
+    logins += 1
+    return {status: 200, body: {token: `token-${logins}`, expires_in: 604800, consumer_id: 7}}
+  })
+  return global.wx.__server
+}
+
+function apiError(status, code, message, details) {
+  return {status, body: {error: {code, message, details: details || {}}}}
+}
+
+/** The messages shown to the person so far (toasts and modals). */
+function shownMessages() {
+  return global.wx.showToast.mock.calls.map(([options]) => options.title)
+    .concat(global.wx.showModal.mock.calls.map(([options]) => options.content))
+}
+
+module.exports.freshWx = freshWx
+module.exports.apiError = apiError
+module.exports.shownMessages = shownMessages
