@@ -155,7 +155,7 @@ function clearStaffSession() {
 
 /** POST /api/v1/merchant/login; keeps {token, merchant_id, staff_id, role, store_id, username}. */
 async function staffLogin(username, password) {
-  const body = await call({method: 'POST', path: '/api/v1/merchant/login', data: {username, password}, auth: 'none'})
+  const body = await request({method: 'POST', path: '/api/v1/merchant/login', data: {username, password}, auth: 'none'})
   const session = {
     token: body.token,
     merchant_id: body.merchant_id,
