@@ -13,6 +13,9 @@ const ENVIRONMENTS = {
     // With the server's WeChat simulator (WECHAT_SIMULATOR=1) a payment is completed by the
     // simulator instead of wx.requestPayment, which cannot pay a simulated order.
     simulatePayment: true,
+    // The simulator accepts only its own login codes (`sim:<name>`), not the ones WeChat gives
+    // DevTools: log in as this simulated WeChat user. Empty: use wx.login as in production.
+    simulatorUser: 'devtools',
   },
   trial: {
     baseUrl: 'https://kabao-trial.example.com',

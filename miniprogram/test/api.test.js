@@ -68,6 +68,20 @@ describe('consumer calls', () => {
     await api.get('/api/v1/mp/cards').catch(() => null)
     expect(shownMessages()).toEqual(['服务暂时不可用（502）'])
   })
+
+  test('in develop against the WeChat simulator, login uses simulator codes instead of wx.login', async () => {
+    const config = require('../config')
+    const saved = {envVersion: config.envVersion, simulatorUser: config.simulatorUser}
+    Object.assign(config, {envVersion: 'develop', simulatorUser: 'devtools'})
+    try {
+      server.on('GET /api/v1/mp/cards', {status: 200, body: {items: []}})
+      await api.get('/api/v1/mp/cards')
+      expect(wx.login).not.toHaveBeenCalled()
+      expect(server.callsTo('POST /api/v1/mp/login')[0].data.code).toMatch(/^sim:devtools:\w+$/)
+    } finally {
+      Object.assign(config, saved)
+    }
+  })
 })
 
 describe('idempotency keys', () => {

@@ -37,23 +37,14 @@ function sleep(ms) {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
 
-/** A random key of 32 hex characters (wx.getRandomValues where the base library has it). */
+/**
+ * A random key of 32 hex characters. It must be unique per person and action, not secret (the
+ * server scopes keys to the caller), so Math.random is enough; wx.getRandomValues is asynchronous
+ * and a key is needed at once, inside the tap.
+ */
 function newIdempotencyKey() {
-  let bytes = null
-  if (typeof wx.getRandomValues === 'function') {
-    try {
-      const values = wx.getRandomValues({length: 16})
-      if (values && values.randomValues) bytes = new Uint8Array(values.randomValues)
-    } catch (err) {
-      bytes = null
-    }
-  }
-  if (!bytes) {
-    bytes = new Uint8Array(16)
-    for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256)
-  }
   let key = ''
-  for (let i = 0; i < bytes.length; i++) key += (bytes[i] + 0x100).toString(16).slice(1)
+  for (let i = 0; i < 32; i++) key += Math.floor(Math.random() * 16).toString(16)
   return key
 }
 
@@ -118,7 +109,14 @@ function consumerToken() {
 
 let loginInFlight = null
 
+let simulatorLogins = 0
+
 function wxLoginCode() {
+  if (config.envVersion === 'develop' && config.simulatorUser) {
+    // Development against the server's WeChat simulator only (see config.js): a fresh simulated code.
+    simulatorLogins += 1
+    return Promise.resolve(`sim:${config.simulatorUser}:${Date.now().toString(36)}${simulatorLogins}`)
+  }
   return new Promise((resolve, reject) => {
     wx.login({
       success: res => (res && res.code ? resolve(res.code) : reject(new ApiError(0, 'WX_LOGIN_FAILED', '微信登录失败，请重试'))),

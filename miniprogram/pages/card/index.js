@@ -46,12 +46,14 @@ Page({
   onHide() {
     this.stopRefreshing()
     this.releaseScreen()
+    clearTimeout(this.revealTimer)
     this.setData({revealed: null})
   },
 
   onUnload() {
     this.stopRefreshing()
     this.releaseScreen()
+    clearTimeout(this.revealTimer)
     if (wx.offUserCaptureScreen) wx.offUserCaptureScreen(this.onCapture)
   },
 

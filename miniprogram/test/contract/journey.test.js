@@ -24,6 +24,7 @@ beforeAll(async () => {
   const config = require('../../config')
   expect(config.envVersion).toBe('develop')
   config.baseUrl = kabao.baseUrl
+  config.simulatorUser = '' // log in through wx.login, as in production (the node wx hands out simulator codes)
   api = require('../../utils/api')
   pay = require('../../utils/pay')
 }, 90000)
