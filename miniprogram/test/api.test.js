@@ -60,6 +60,15 @@ describe('consumer calls', () => {
     expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({content: long, showCancel: false}))
   })
 
+  test('a validation error shows the message of the field it names', async () => {
+    wx.setStorageSync(api.CONSUMER_TOKEN_KEY, 't')
+    server.on('POST /api/v1/mp/cards/3/top-ups', apiError(400, 'VALIDATION_ERROR', '请求参数有误',
+      {fields: {amount_fen: '必须是正整数'}}))
+    await expect(api.post('/api/v1/mp/cards/3/top-ups', {amount_fen: -1}, {idempotencyKey: 'k'}))
+      .rejects.toMatchObject({code: 'VALIDATION_ERROR', details: {fields: {amount_fen: '必须是正整数'}}})
+    expect(shownMessages()).toEqual(['请求参数有误：必须是正整数'])
+  })
+
   test('quiet calls show nothing; an answer without an envelope still gives a Chinese message', async () => {
     wx.setStorageSync(api.CONSUMER_TOKEN_KEY, 't')
     server.on('GET /api/v1/mp/cards', {status: 502, body: '<html>Bad Gateway</html>'})

@@ -88,7 +88,12 @@ function errorFrom(response) {
   const body = response.data
   const error = body && typeof body === 'object' && body.error
   if (error && error.code) {
-    return new ApiError(response.statusCode, error.code, error.message || '请求失败', error.details)
+    let message = error.message || '请求失败'
+    // 400 VALIDATION_ERROR names the fields: show the first one's message too.
+    const fields = error.details && error.details.fields
+    const first = fields && typeof fields === 'object' && Object.keys(fields)[0]
+    if (first && typeof fields[first] === 'string') message = `${message}：${fields[first]}`
+    return new ApiError(response.statusCode, error.code, message, error.details)
   }
   return new ApiError(response.statusCode, 'HTTP_' + response.statusCode, `服务暂时不可用（${response.statusCode}）`)
 }
