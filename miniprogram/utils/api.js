@@ -1,5 +1,5 @@
 /**
- * The one way the mini-program talks to Kabao (../shared/API.md), over wx.request.
+ * The one way the mini-program talks to Kabao (its HTTP contract; GET /api/v1/openapi.json), over wx.request.
  *
  * - Consumer calls carry our own bearer token, kept with wx.setStorageSync. Without one, or when the
  *   server answers 401, the module logs in silently (wx.login → POST /api/v1/mp/login) and retries
@@ -171,10 +171,10 @@ async function staffLogin(username, password) {
   return session
 }
 
-async function sendWithRetries(request) {
+async function sendWithRetries(req) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await send(request)
+      return await send(req)
     } catch (err) {
       if (attempt >= NETWORK_RETRIES) throw err
       await sleep(NETWORK_RETRY_DELAY_MS * (attempt + 1))
@@ -210,8 +210,8 @@ async function call(options) {
       if (!session) throw staffSignedOut()
       header.Authorization = 'Bearer ' + session.token
     }
-    const request = {method, url, data: options.data, header}
-    const response = retriable ? await sendWithRetries(request) : await send(request)
+    const req = {method, url, data: options.data, header}
+    const response = retriable ? await sendWithRetries(req) : await send(req)
     const status = response.statusCode
     if (status >= 200 && status < 300) return response.data
     if (status === 401 && auth === 'consumer' && !relogged) {
