@@ -64,6 +64,13 @@ describe('WXML compiles and renders', () => {
     expect(comp.instance).toBeTruthy()
   })
 
+  test.each(appJson.pages.concat(components))('every event handler named in %s.wxml exists', file => {
+    const wxml = fs.readFileSync(path.join(ROOT, `${file}.wxml`), 'utf8')
+    const handlers = Array.from(wxml.matchAll(/\b(?:bind|catch):?[a-z]+="([A-Za-z_]\w*)"/g), match => match[1])
+    const comp = render(file)
+    for (const name of handlers) expect([name, typeof comp.instance[name]]).toEqual([name, 'function'])
+  })
+
   test('the compiler refuses broken WXML (so the checks above can fail)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kabao-wxml-'))
     try {
