@@ -1,11 +1,11 @@
 /**
- * @jest-environment node
- *
- * The contract test: the real utils/api.js and utils/pay.js, run in node with wx.request over
- * HTTP, against a real Kabao server this test starts (SQLite, in-process Redis, WeChat simulator):
+ * The contract test: the real utils/api.js and utils/pay.js, with wx.request over node's HTTP,
+ * against a real Kabao server this test starts (SQLite, in-process Redis, WeChat simulator):
  * log in, claim a card, show its code, a cashier redeems the 18-digit code, buy a stored-value card
  * and top it up (the simulator pays), the balance is updated, the cashier redeems the QR payload,
- * a manager reverses it, and the consumer's token is renewed silently after a 401.
+ * a manager reverses it, and the consumer's token is renewed silently after a 401. Then the same
+ * through the pages themselves (rendered by miniprogram-simulate in jsdom): the offer page buys,
+ * the card page shows a live code the cashier redeems, the top-up page pays.
  */
 const http = require('http')
 const {createNodeWx} = require('../support/node-wx')
@@ -16,11 +16,15 @@ jest.setTimeout(90000)
 let kabao
 let api
 let pay
+let render
+let text
 
 beforeAll(async () => {
   kabao = await startKabao()
-  global.wx = createNodeWx(`journey${Date.now()}`)
   jest.resetModules()
+  // miniprogram-simulate merges a wx of its own into global.wx when it loads: load it first.
+  ;({render, text} = require('../support/load'))
+  global.wx = createNodeWx(`journey${Date.now()}`)
   const config = require('../../config')
   expect(config.envVersion).toBe('develop')
   config.baseUrl = kabao.baseUrl
@@ -137,4 +141,50 @@ test('login, claim, show code, redeem, buy, top up, balance updated, reverse, re
   expect(after.balance_fen).toBe(topped.balance_fen)
   expect(global.wx.logins).toBe(2)
   expect(global.wx.getStorageSync(api.CONSUMER_TOKEN_KEY)).not.toBe('token-the-server-never-issued')
+})
+
+test('the pages against the server: buy on the offer page, redeem the card page code, top up on its page', async () => {
+  const {logins, batches} = kabao.demo
+  const lastUrl = name => {
+    const calls = global.wx.callsTo(name)
+    return calls.length ? calls[calls.length - 1].url : ''
+  }
+
+  const offer = render('pages/batch/index')
+  await offer.instance.onLoad({id: batches.purchase})
+  expect(text(offer)).toContain('立即购买')
+  await offer.instance.onPurchase()
+  const opened = /\/pages\/card\/index\?id=(\d+)$/.exec(lastUrl('redirectTo'))
+  expect(opened).not.toBeNull()
+  const cardId = opened[1]
+
+  const cardPage = render('pages/card/index')
+  cardPage.instance.onLoad({id: cardId})
+  try {
+    await cardPage.instance.onShow()
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const code = cardPage.instance.data.code.numericCode
+    expect(code).toMatch(/^\d{18}$/)
+    expect(text(cardPage)).toContain('¥100.00')
+
+    const cashier = await api.staffLogin(logins.cashier.username, logins.cashier.password)
+    const receipt = await api.post('/api/v1/merchant/redeem', {code, store_id: cashier.store_id, amount_fen: 1500},
+      {auth: 'staff', idempotencyKey: api.newIdempotencyKey()})
+    expect(receipt.balance_fen).toBe(8500)
+
+    const topUp = render('pages/topup/index')
+    await topUp.instance.onLoad({card_id: cardId})
+    topUp.instance.onSelectTier({currentTarget: {dataset: {index: 0}}})
+    const tier = topUp.instance.data.tiers[0]
+    await topUp.instance.onPay()
+    expect(global.wx.callsTo('navigateBack')).toHaveLength(1)
+
+    cardPage.instance.onHide()
+    await cardPage.instance.onShow()
+    const balance = 8500 + tier.amountFen + tier.bonusFen
+    expect(cardPage.instance.data.card.balance_fen).toBe(balance)
+    expect(text(cardPage)).toContain(`¥${(balance / 100).toFixed(2)}`)
+  } finally {
+    cardPage.instance.onUnload()
+  }
 })

@@ -49,16 +49,25 @@ function createNodeWx(userName) {
   const storage = new Map()
   const shown = []
   let logins = 0
-  const ok = name => options => setImmediate(() => options && options.success && options.success({errMsg: `${name}:ok`}))
+  const calls = []
+  const later = fn => setTimeout(fn, 0)
+  // Navigation, screen and share calls: recorded, then answered ok.
+  const ok = name => options => {
+    calls.push({name, options})
+    later(() => options && options.success && options.success({errMsg: `${name}:ok`}))
+  }
   return {
     shown,
+    calls,
+    /** The `options` of each recorded call to `name`. */
+    callsTo: name => calls.filter(call => call.name === name).map(call => call.options),
     get logins() {
       return logins
     },
     request,
     login(options) {
       logins += 1
-      setImmediate(() => options.success({code: `sim:${userName}:${logins}`, errMsg: 'login:ok'}))
+      later(() => options.success({code: `sim:${userName}:${logins}`, errMsg: 'login:ok'}))
     },
     getStorageSync: key => (storage.has(key) ? storage.get(key) : ''),
     setStorageSync: (key, value) => storage.set(key, value),
@@ -67,12 +76,24 @@ function createNodeWx(userName) {
     showToast: options => shown.push(options.title),
     showModal: options => {
       shown.push(options.content)
-      setImmediate(() => options.success && options.success({confirm: true, cancel: false}))
+      later(() => options.success && options.success({confirm: true, cancel: false}))
     },
     showLoading: () => {},
     hideLoading: () => {},
     reLaunch: ok('reLaunch'),
-    requestPayment: options => setImmediate(() => options.fail({errMsg: 'requestPayment:fail not in node'})),
+    redirectTo: ok('redirectTo'),
+    navigateTo: ok('navigateTo'),
+    navigateBack: ok('navigateBack'),
+    switchTab: ok('switchTab'),
+    setNavigationBarTitle: ok('setNavigationBarTitle'),
+    setKeepScreenOn: ok('setKeepScreenOn'),
+    setScreenBrightness: ok('setScreenBrightness'),
+    setVisualEffectOnCapture: ok('setVisualEffectOnCapture'),
+    requestSubscribeMessage: ok('requestSubscribeMessage'),
+    getScreenBrightness: options => later(() => options.success({value: 0.5})),
+    onUserCaptureScreen: () => {},
+    offUserCaptureScreen: () => {},
+    requestPayment: options => later(() => options.fail({errMsg: 'requestPayment:fail not in node'})),
   }
 }
 

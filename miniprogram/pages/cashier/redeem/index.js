@@ -42,12 +42,15 @@ Page({
       wx.navigateTo({url: LOGIN_PAGE})
       return Promise.resolve()
     }
+    const storeLocked = session.store_id !== null && session.store_id !== undefined
     this.setData({
       session,
       roleLabel: cashier.ROLE_LABELS[session.role] || session.role,
-      storeLocked: session.store_id !== null && session.store_id !== undefined,
+      storeLocked,
       canReverse: cashier.canReverse(session),
     })
+    // A store-bound login can redeem at its store even before (or without) the list of stores.
+    if (storeLocked && !this.data.stores.length) this.setData({stores: [{store_id: session.store_id, name: '本门店'}]})
     return this.loadStores(session)
   },
 
@@ -56,7 +59,7 @@ Page({
       const page = await api.get('/api/v1/merchant/stores', {auth: 'staff', query: {limit: 100}})
       let stores = (page.items || []).filter(store => store.active !== false)
       if (this.data.storeLocked) stores = stores.filter(store => store.store_id === session.store_id)
-      if (this.data.storeLocked && !stores.length) stores = [{store_id: session.store_id, name: '本门店'}]
+      if (this.data.storeLocked && !stores.length) return
       this.setData({stores, storeIndex: Math.min(this.data.storeIndex, Math.max(stores.length - 1, 0))})
     } catch (err) {
       // shown by the api module
