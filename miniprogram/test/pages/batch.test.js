@@ -49,7 +49,9 @@ test('claiming a free card opens it', async () => {
   const page = await openPage({id: '2'}, batch({issue_method: 'claim', price_fen: 0}))
   expect(text(page)).toContain('免费领取')
   server.on('POST /api/v1/mp/batches/2/claim', {status: 201, body: {card_id: 31}})
-  await page.instance.onClaim()
+  page.querySelector('.claim').dispatchEvent('tap') // the person taps the button
+  await jest.advanceTimersByTimeAsync(50)
+  expect(server.callsTo('POST /api/v1/mp/batches/2/claim')).toHaveLength(1)
   expect(wx.redirectTo).toHaveBeenCalledWith({url: '/pages/card/index?id=31'})
 })
 
@@ -102,4 +104,15 @@ test('a code batch points to binding instead of selling', async () => {
 test('the share keeps the offer path', async () => {
   const page = await openPage()
   expect(page.instance.onShareAppMessage()).toEqual({title: '示范咖啡：在线购买', path: '/pages/batch/index?id=2'})
+})
+
+test('a double-tapped buy button places one order', async () => {
+  const page = await openPage()
+  server.on('POST /api/v1/mp/batches/2/purchase', {status: 201, body: {order_no: 'P1', pay_params: PAY_PARAMS}})
+  server.on('GET /api/v1/mp/orders/P1', {status: 200, body: {order_no: 'P1', status: 'paid', card_id: 42}})
+  page.querySelector('.purchase').dispatchEvent('tap')
+  page.querySelector('.purchase').dispatchEvent('tap')
+  await jest.advanceTimersByTimeAsync(50)
+  expect(server.callsTo('POST /api/v1/mp/batches/2/purchase')).toHaveLength(1)
+  expect(wx.requestPayment).toHaveBeenCalledTimes(1)
 })

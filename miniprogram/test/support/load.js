@@ -24,10 +24,4 @@ function text(comp) {
   return comp.dom.textContent.replace(/\s+/g, ' ').trim()
 }
 
-/** Tap the first element with that class (miniprogram-simulate class names carry a prefix). */
-function find(comp, className) {
-  const node = comp.dom.querySelector(`[class~="main--${className}"]`)
-  return node
-}
-
-module.exports = {ROOT, find, render, text}
+module.exports = {ROOT, render, text}
