@@ -134,6 +134,19 @@ describe('redeem', () => {
     expect(wx.navigateTo).toHaveBeenCalledWith({url: '/pages/cashier/receipt/index?id=14'})
   })
 
+  test('a double tap on 确认核销 redeems once', async () => {
+    signIn('cashier', 1)
+    server.on('POST /api/v1/merchant/redeem', {status: 200, body: RECEIPT})
+    const page = await redeemPage()
+    input(page, 'code', '967947582745342482')
+    input(page, 'amountText', '12.34')
+    page.querySelector('.redeem').dispatchEvent('tap')
+    page.querySelector('.redeem').dispatchEvent('tap')
+    await flushPromises(50)
+    expect(server.callsTo('POST /api/v1/merchant/redeem')).toHaveLength(1)
+    expect(wx.navigateTo).toHaveBeenCalledTimes(1)
+  })
+
   test('HQ staff pick the store; missing input is caught before any request', async () => {
     signIn('owner', null)
     server.on('POST /api/v1/merchant/redeem', {status: 200, body: RECEIPT})
