@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install browser-deps run test test-sqlite test-postgres lint bench clean
+.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram lint bench clean
 
 install: $(STAMP)
 
@@ -35,9 +35,15 @@ test: install browser-deps lint
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "note: TEST_DATABASE_URL unset — PostgreSQL concurrency tests not run (see .ci/run)"; fi
+	$(MAKE) --no-print-directory test-miniprogram
 
 test-sqlite: install
 	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
+
+# The mini-program's jest suite (Node 20 and npm from the machine); its contract test starts a Kabao
+# server of its own from $(BIN)/flask.
+test-miniprogram: install
+	cd miniprogram && npm ci --no-audit --no-fund --loglevel=error && npx jest
 
 test-postgres: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

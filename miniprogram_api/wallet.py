@@ -117,6 +117,14 @@ def top_up(body, card_id: int):
                    pay_params=pay_params), 201
 
 
+@blueprint.route("/cards/<int:card_id>/refund-quote", methods=["GET"])
+@consumer_only
+def refund_quote(card_id: int):
+    """What a refund would pay back now (refund, fee, forfeited bonus), shown before the consumer confirms."""
+    return jsonify(card_refunds.quote_refund(db.session, consumer_id=current_principal().id, card_id=card_id,
+                                        now=utcnow()))
+
+
 @blueprint.route("/cards/<int:card_id>/refund", methods=["POST"])
 @consumer_only
 @idempotent

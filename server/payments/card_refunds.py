@@ -14,13 +14,15 @@ the card's paid orders, newest first (server/payments/wechat_refunds.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import record
-from server.cards.models import CARD_LIFECYCLE
+from server.cards.models import CARD_LIFECYCLE, Card
 from server.cards.services import owned_card
 from server.errors import NotRefundable
 from server.ledger.accounts import CardBucket, MerchantAccount
@@ -34,11 +36,22 @@ from server.redemption.models import Redemption, RedemptionStatus
 from server.wechat import PaymentGateway, new_out_trade_no
 
 
-def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, reason: str,
-                now: datetime) -> Refund:
-    card = owned_card(session, card_id, consumer_id)
-    card = lock_cards(session, [card.id])[card.id]
-    product = session.get(CardProduct, card.product_id)
+@dataclass(frozen=True)
+class RefundTerms:
+    """What a refund of the card would pay back now: refundable principal, fee, forfeited bonus."""
+
+    refundable_fen: int
+    fee_fen: int
+    forfeited_bonus_fen: int
+    cooling_off: bool
+
+    @property
+    def refund_fen(self) -> int:
+        return self.refundable_fen - self.fee_fen
+
+
+def refund_terms(session: Session, card: Card, product: CardProduct, now: datetime) -> RefundTerms:
+    """The refund rule applied to the card as it stands; NotRefundable when nothing can come back."""
     if not CARD_LIFECYCLE.allows(card.status, "refund"):
         raise NotRefundable("该卡当前状态不可退款", details={"status": card.status})
     if not CardKind(product.kind).prepaid or not (product.refund_rule or {}).get("allowed"):
@@ -52,6 +65,25 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
     if refundable <= 0:
         raise NotRefundable("该卡没有可退回的已付金额")
     fee = 0 if cooling_off else refundable * int((product.refund_rule or {}).get("fee_percent") or 0) // 100
+    return RefundTerms(refundable, fee, card.bonus_fen, cooling_off)
+
+
+def quote_refund(session: Session, *, consumer_id: int, card_id: int, now: datetime) -> dict[str, Any]:
+    """What the consumer would get back, shown before they confirm; changes nothing."""
+    card = owned_card(session, card_id, consumer_id)
+    terms = refund_terms(session, card, session.get(CardProduct, card.product_id), now)
+    return {"card_id": card.id, "refund_fen": terms.refund_fen, "fee_fen": terms.fee_fen,
+            "forfeited_bonus_fen": terms.forfeited_bonus_fen, "cooling_off": terms.cooling_off,
+            "principal_fen": card.principal_fen, "bonus_fen": card.bonus_fen}
+
+
+def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, reason: str,
+                now: datetime) -> Refund:
+    card = owned_card(session, card_id, consumer_id)
+    card = lock_cards(session, [card.id])[card.id]
+    product = session.get(CardProduct, card.product_id)
+    terms = refund_terms(session, card, product, now)
+    refundable, fee, cooling_off = terms.refundable_fen, terms.fee_fen, terms.cooling_off
     refund = Refund(merchant_id=card.merchant_id, card_id=card.id, consumer_id=consumer_id,
                     refund_no=new_out_trade_no("F"), refund_fen=refundable - fee, fee_fen=fee,
                     forfeited_bonus_fen=card.bonus_fen, reason=reason)
@@ -65,8 +97,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
         (CardBucket.BONUS, MerchantAccount.PROMOTION, card.bonus_fen),
         (CardBucket.USES, MerchantAccount.USES_ISSUANCE, card.uses_remaining),
     ]
-    postings = card_to_merchant(card.id, m, legs)
-    journal = post_journal(session, merchant_id=m, kind=JournalKind.REFUND, postings=postings,
+    journal = post_journal(session, merchant_id=m, kind=JournalKind.REFUND, postings=card_to_merchant(card.id, m, legs),
                            actor_type=ActorType.CONSUMER, actor_id=consumer_id, ref_type="refund", ref_id=refund.id,
                            idempotency_key=f"refund:{refund.refund_no}", locked={card.id: card})
     refund.journal_id = journal.id
