@@ -171,7 +171,9 @@ def bind_member_card(session: Session, config: Mapping[str, Any], *, code: str,
 
 
 def merchant_card(session: Session, merchant_id: int, card_no: str) -> Card:
-    """The merchant's card of that number; another merchant's card is not found."""
+    """The merchant's card of that number; another merchant's card, or no card number at all, is not found."""
+    if not (card_no.isascii() and card_no.isdigit() and len(card_no) <= 19):
+        raise NotFound("卡不存在")
     card = session.scalar(select(Card).where(Card.card_no == card_no, Card.merchant_id == merchant_id))
     if card is None:
         raise NotFound("卡不存在")
