@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from server.db import db
 from server.open.models import ApiKey
 from tests import issuance_support as support
-from tests.api.open.conftest import ALL_SCOPES, error_of
+from tests.open_support import ALL_SCOPES, error_of
 
 
 def test_owner_creates_a_key_shown_once_and_stored_hashed(app, open_api):

@@ -13,7 +13,7 @@ from server.issuance.models import Batch
 from server.ledger.services import verify_ledger
 from server.open.models import Member, MemberCard
 from tests import issuance_support as support
-from tests.api.open.conftest import error_of
+from tests.open_support import error_of
 
 
 def _bind(client, app, issue_token, code, consumer_id=None):

@@ -11,7 +11,7 @@ from server.ledger.services import verify_ledger
 from server.open.models import ExternalRedemption, ExternalTopUp
 from server.redemption.models import Redemption
 from tests import issuance_support as support
-from tests.api.open.conftest import error_of
+from tests.open_support import error_of
 
 
 def _balances(app, merchant_id) -> dict[str, int]:
