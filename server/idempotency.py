@@ -77,6 +77,8 @@ def _replay(record: IdempotencyRecord, fingerprint: str, encrypted: bool) -> Res
     body = crypto.decrypt(current_app.config, record.response_body) if encrypted else record.response_body
     response = Response(body, status=record.status_code, content_type=record.content_type)
     response.headers["Idempotent-Replayed"] = "true"
+    if encrypted:  # it carries a secret: no cache may keep it
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

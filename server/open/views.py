@@ -59,6 +59,9 @@ _ERROR_DESCRIPTIONS = {
     422: "业务规则：AMOUNT_NOT_ALLOWED、INSUFFICIENT_BALANCE、CARD_EXPIRED、STORE_NOT_ALLOWED 等",
     429: "RATE_LIMITED：超过该密钥的调用频率，见 Retry-After",
 }
+#: The key management endpoints' own 401 and 403 (a staff token is needed there, of the owner).
+_KEY_ERROR_DESCRIPTIONS = {401: "UNAUTHENTICATED：需要员工令牌（API 密钥在此无效）",
+                           403: "FORBIDDEN：仅店主可管理 API 密钥"}
 _RETRY_AFTER = {"Retry-After": {"description": "多少秒后可重试", "schema": {"type": "integer"}}}
 
 
@@ -71,19 +74,29 @@ def _document_security(state: BlueprintSetupState) -> None:
         "description": "商户后台「API 密钥」页创建的密钥：Authorization: Bearer kb_live_…（员工与用户令牌在此无效）"})
 
 
+def _errors(bp: Blueprint, view: Callable[..., Any], statuses: dict[int, str]) -> Callable[..., Any]:
+    for status, description in statuses.items():
+        view = bp.alt_response(status, schema=schemas.ErrorEnvelopeSchema, description=description,
+                               headers=_RETRY_AFTER if status == 429 else None)(view)
+    return view
+
+
 def documented(*errors: int, idempotency: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document an open endpoint: the API-key scheme, the Idempotency-Key header, the error envelope."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         view = blueprint.doc(security=[{SECURITY_SCHEME: []}],
                              parameters=[_IDEMPOTENCY_PARAMETER] if idempotency else [])(view)
-        for status in (400, 401, 403, 429, *errors):
-            view = blueprint.alt_response(status, schema=schemas.ErrorEnvelopeSchema,
-                                          description=_ERROR_DESCRIPTIONS[status],
-                                          headers=_RETRY_AFTER if status == 429 else None)(view)
-        return view
+        statuses = (400, 401, 403, 429, *errors)
+        return _errors(blueprint, view, {status: _ERROR_DESCRIPTIONS[status] for status in statuses})
 
     return decorator
+
+
+def key_errors(*errors: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The error envelope of an API-key management endpoint (staff token, owner only)."""
+    statuses = {**_KEY_ERROR_DESCRIPTIONS, **{status: _ERROR_DESCRIPTIONS[status] for status in errors}}
+    return lambda view: _errors(api_keys, view, statuses)
 
 
 # --- API keys (owner, staff token) ---------------------------------------------------------------
@@ -91,6 +104,7 @@ def documented(*errors: int, idempotency: bool = False) -> Callable[[Callable[..
 
 @api_keys.route("", methods=["POST"])
 @api_keys.response(201, schemas.CreatedApiKeySchema, description="key 只在此返回一次")
+@key_errors(400)
 @staff_action(Action.MANAGE_API_KEYS)
 @api_keys.arguments(schemas.ApiKeyCreateSchema)
 def create_api_key(body):
@@ -102,6 +116,7 @@ def create_api_key(body):
 
 @api_keys.route("", methods=["GET"])
 @api_keys.response(200, schemas.ApiKeyPageSchema)
+@key_errors(400)
 @staff_action(Action.MANAGE_API_KEYS)
 @api_keys.arguments(PageArgs, location="query")
 def list_api_keys(args):
@@ -112,6 +127,7 @@ def list_api_keys(args):
 
 @api_keys.route(f"/<{_ID}:api_key_id>", methods=["DELETE"])
 @api_keys.response(204, description="已吊销：此后该密钥返回 401")
+@key_errors(404)
 @staff_action(Action.MANAGE_API_KEYS)
 def revoke_api_key(api_key_id: int):
     keys.revoke_key(db.session, current_principal(), api_key_id)

@@ -93,7 +93,7 @@ def test_an_idempotent_replay_shows_the_bind_code_again_from_an_encrypted_record
     first = open_api.issue(batch_id, "M001", idempotency_key="issue-1")
     again = open_api.issue(batch_id, "M001", idempotency_key="issue-1")
     assert first.status_code == again.status_code == 201
-    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Cache-Control"] == "no-store"
     assert again.get_json() == first.get_json()
     with app.app_context():
         stored = db.session.scalar(select(IdempotencyRecord.response_body))

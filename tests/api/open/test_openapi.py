@@ -60,4 +60,6 @@ def test_each_open_operation_is_documented(spec, method, path):
 def test_the_key_endpoints_are_documented(spec):
     created = spec["paths"]["/api/v1/merchant/api-keys"]["post"]["responses"]["201"]
     assert "key" in _resolve(spec, created["content"]["application/json"]["schema"])["properties"]
-    assert "204" in spec["paths"]["/api/v1/merchant/api-keys/{api_key_id}"]["delete"]["responses"]
+    revoke = spec["paths"]["/api/v1/merchant/api-keys/{api_key_id}"]["delete"]["responses"]
+    assert {"204", "401", "403", "404"} <= set(revoke)
+    assert _resolve(spec, revoke["404"]["content"]["application/json"]["schema"])["properties"].keys() == {"error"}
