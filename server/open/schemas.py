@@ -16,11 +16,11 @@ from server.schemas import Fen, Schema, StrictInt
 MAX_ID = 2**63 - 1
 MAX_FEN = 2**31 - 1
 #: Printable ASCII, as idempotency keys: the merchant's order numbers and member ids.
-PRINTABLE = validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="应为 1–64 个可打印字符（不含空格）")
+PRINTABLE = validate.Regexp(r"^[\x21-\x7e]{1,64}\Z", error="应为 1–64 个可打印字符（不含空格）")
 #: Free text without control characters (NUL included).
-NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="不能包含控制字符")
-CARD_NO = validate.Regexp(r"^[0-9]{8,19}$", error="卡号应为 8–19 位数字")
-MOBILE = validate.Regexp(r"^\+?[0-9]{6,20}$", error="手机号格式不正确")
+NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="不能包含控制字符")
+CARD_NO = validate.Regexp(r"^[0-9]{8,19}\Z", error="卡号应为 8–19 位数字")
+MOBILE = validate.Regexp(r"^\+?[0-9]{6,20}\Z", error="手机号格式不正确")
 
 
 def _id(**kwargs) -> StrictInt:

@@ -56,6 +56,7 @@ def test_only_the_owner_manages_keys(open_api, role):
     ({"name": "x", "scopes": ["redeem"], "mode": "sandbox"}, "mode"),
     ({"name": "", "scopes": ["redeem"], "mode": "live"}, "name"),
     ({"name": "a\u0000b", "scopes": ["redeem"], "mode": "live"}, "name"),
+    ({"name": "ERP\n", "scopes": ["redeem"], "mode": "live"}, "name"),
     ({"scopes": ["redeem"], "mode": "live"}, "name"),
     ({"name": "x", "scopes": "redeem", "mode": "live"}, "scopes"),
 ])

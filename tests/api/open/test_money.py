@@ -115,6 +115,7 @@ def test_a_refused_top_up_leaves_its_number_unused(open_api):
     ({"amount_fen": 100, "external_order_no": "a b"}, "external_order_no"),
     ({"amount_fen": 100, "external_order_no": "x" * 65}, "external_order_no"),
     ({"amount_fen": 100, "external_order_no": "E\u0000"}, "external_order_no"),
+    ({"amount_fen": 100, "external_order_no": "E1\n"}, "external_order_no"),
 ])
 def test_bad_top_up_bodies_are_400_with_the_field(open_api, body, field):
     card = open_api.card()
