@@ -36,6 +36,7 @@ from server.ledger.accounts import CardBucket, MerchantAccount, card_account, me
 from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, lock_cards, post_journal
 from server.merchants.models import Merchant
+from server.merchants.services import get_merchant, require_approved
 from server.open.auth import KeyActor
 from server.open.models import ExternalRedemption, ExternalTopUp, Member, MemberCard
 from server.pagination import decode_cursor, encode_cursor
@@ -238,7 +239,8 @@ def top_up(session: Session, actor: KeyActor, *, card_no: str, amount_fen: int,
            external_order_no: str) -> tuple[ExternalTopUp, Card]:
     """Credit money the merchant collected itself: principal from its external clearing account, the
     tier's bonus from promotion, one journal — with the WeChat top-up's tiers, bonus and legal cap,
-    checked under the card's row lock."""
+    checked under the card's row lock. A merchant the platform has not approved (or suspended) sells no value."""
+    require_approved(get_merchant(session, actor.merchant_id))
     card = merchant_card(session, actor.merchant_id, card_no)
     row = _claim_order_no(session, ExternalTopUp(
         merchant_id=actor.merchant_id, card_id=card.id, api_key_id=actor.api_key_id,

@@ -173,8 +173,8 @@ def test_every_rule_of_the_cashiers_redeem_holds(app, open_api, other_merchant):
         db.session.execute(text("UPDATE merchants SET status = 'suspended' WHERE id = :id"),
                            {"id": open_api.shop.merchant_id})
         db.session.commit()
-    error_of(open_api.redeem(card["card_no"], amount_fen=100), 403,
-             "MERCHANT_NOT_APPROVED")
+    error_of(open_api.redeem(card["card_no"], amount_fen=100), 403, "MERCHANT_NOT_APPROVED")
+    error_of(open_api.top_up(card["card_no"], 10000, "E-suspended"), 403, "MERCHANT_NOT_APPROVED")
 
 
 def test_reversal_of_another_merchants_or_an_unknown_redemption_is_404(app, open_api, other_merchant, issue_token):
