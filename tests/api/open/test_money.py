@@ -212,3 +212,15 @@ def test_money_moves_need_an_idempotency_key(open_api):
                        ("/redemptions/1/reverse", {"reason": "x"})):
         response = open_api.client.post(f"/open/v1{path}", json=body, headers=headers)
         assert "Idempotency-Key" in error_of(response, 400, "VALIDATION_ERROR")["details"]["fields"]
+
+
+def test_the_report_shows_only_the_keys_merchant(open_api, other_merchant, issue_token):
+    owner = issue_token(kind="staff", id=other_merchant.owner_id, merchant_id=other_merchant.merchant_id, role="owner")
+    other_key = open_api.create_key(headers=owner).get_json()["key"]
+    theirs = open_api.issue(other_merchant.batch_id, "X1", key=other_key).get_json()
+    assert open_api.redeem(theirs["card_no"], key=other_key, amount_fen=1000,
+                           store_id=other_merchant.store_id).status_code == 200
+    mine = open_api.get("/reports/summary").get_json()
+    assert (mine["cards_issued"], mine["redeemed_fen"], mine["outstanding_bonus_fen"]) == (0, 0, 0)
+    assert open_api.get("/reports/summary", key=other_key).get_json()["redeemed_fen"] == 1000
+    error_of(open_api.get(f"/reports/summary?store_id={other_merchant.store_id}"), 404, "NOT_FOUND")
