@@ -23,6 +23,7 @@ from server.auth import Principal
 from server.crypto import code_hash_key, keyed_hash
 from server.db import utcnow
 from server.errors import NotFound
+from server.merchants.models import Staff
 from server.open.models import ApiKey, KeyMode, Scope
 from server.timeutil import iso
 
@@ -91,11 +92,12 @@ def revoke_key(session: Session, actor: Principal, api_key_id: int) -> ApiKey:
 
 def authenticate(session: Session, config: Mapping[str, Any], credential: str) -> ApiKey | None:
     """The live (unrevoked) key ``credential`` is, or None: anything else — a staff or consumer token,
-    a revoked or unknown key — is simply no API key."""
+    a revoked or unknown key, the key of an owner since deactivated — is simply no API key."""
     if not looks_like_key(credential):
         return None
     digest = key_digest(config, credential)
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    row = session.scalar(select(ApiKey).join(Staff, Staff.id == ApiKey.created_by)
+                         .where(ApiKey.key_hash == digest, Staff.active.is_(True)))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
     return row

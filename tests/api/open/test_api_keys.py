@@ -76,6 +76,15 @@ def test_a_revoked_key_answers_401_and_cannot_be_revoked_twice(open_api):
     assert listed["items"][0]["status"] == "revoked" and listed["items"][0]["revoked_at"]
 
 
+def test_the_key_of_a_deactivated_owner_answers_401(app, open_api):
+    key = open_api.key()
+    with app.app_context():
+        db.session.execute(text("UPDATE staff SET active = :no WHERE id = :id"),
+                           {"no": False, "id": open_api.shop.staff_ids["owner"]})
+        db.session.commit()
+    error_of(open_api.get("/cards?external_id=M1", key=key), 401, "UNAUTHENTICATED")
+
+
 def test_another_merchants_key_cannot_be_listed_or_revoked(app, open_api, other_merchant, issue_token):
     created = open_api.create_key().get_json()
     other = issue_token(kind="staff", id=other_merchant.owner_id, merchant_id=other_merchant.merchant_id, role="owner")
