@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask.blueprints import BlueprintSetupState
+from marshmallow import fields, validate
 
 from server.auth import current_principal
 from server.db import db
@@ -224,7 +225,9 @@ def reverse(body, redemption_id: int):
 
 
 class OpenSummaryArgs(SummaryArgs):
-    store_id = schemas.fields.Integer(load_default=None, validate=schemas.validate.Range(min=1, max=schemas.MAX_ID))
+    """The merchant report's arguments; a store id no row can have is 400, not a database error."""
+
+    store_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=schemas.MAX_ID))
 
 
 @blueprint.route("/reports/summary", methods=["GET"])
