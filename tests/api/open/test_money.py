@@ -224,3 +224,17 @@ def test_the_report_shows_only_the_keys_merchant(open_api, other_merchant, issue
     assert (mine["cards_issued"], mine["redeemed_fen"], mine["outstanding_bonus_fen"]) == (0, 0, 0)
     assert open_api.get("/reports/summary", key=other_key).get_json()["redeemed_fen"] == 1000
     error_of(open_api.get(f"/reports/summary?store_id={other_merchant.store_id}"), 404, "NOT_FOUND")
+
+
+def test_flask_verify_ledger_passes_after_open_issues_top_ups_redemptions_and_reversals(app, open_api):
+    card = open_api.card()
+    coded = open_api.issue(open_api.batch(issue_method="code", price_fen=6000), "M002").get_json()
+    open_api.top_up(card["card_no"], 30000, "V-1")
+    open_api.top_up(coded["card_no"], 12345, "V-2")
+    receipt = open_api.redeem(card["card_no"], amount_fen=4321, external_order_no="V-3").get_json()
+    open_api.post(f"/redemptions/{receipt['redemption_id']}/reverse", {"reason": "退单"})
+    open_api.redeem(coded["card_no"], amount_fen=999)
+    result = app.test_cli_runner().invoke(args=["verify-ledger"])
+    assert result.exit_code == 0 and "ledger ok" in result.output, result.output
+    books = _balances(app, open_api.shop.merchant_id)
+    assert books[f"merchant:{open_api.shop.merchant_id}:external_clearing"] == -(6000 + 30000 + 12345)
