@@ -14,6 +14,7 @@ from server.extensions import get_redis
 from server.issuance.codes import bind_code
 from server.issuance.schemas import BindCodeSchema
 from server.ledger.models import ActorType
+from server.open.services import bind_member_card
 from server.ratelimit import FailureLimit, throttle
 from server.schemas import Blueprint
 from server.web import client_ip
@@ -32,14 +33,18 @@ REVEALS_PER_HOUR = 10
 @require(PrincipalKind.CONSUMER)
 @blueprint.arguments(BindCodeSchema)
 def bind(body):
-    """201 card; one uniform 422 CODE_INVALID; 429 with Retry-After after 5 failures in 10 minutes."""
+    """201 card; one uniform 422 CODE_INVALID; 429 with Retry-After after 5 failures in 10 minutes.
+
+    The code is a redemption code, or the bind code of a card the merchant issued to its member
+    through the open API."""
     consumer_id, redis = current_principal().id, get_redis()
     subjects = {BIND_FAILURES_PER_CONSUMER: str(consumer_id), BIND_FAILURES_PER_IP: client_ip()}
     for limit, subject in subjects.items():
         limit.check(redis, subject)
     try:
-        card, offer = bind_code(db.session, current_app.config, code=body["code"], consumer_id=consumer_id,
-                                actor_type=ActorType.CONSUMER, actor_id=consumer_id)
+        card, offer = (bind_member_card(db.session, current_app.config, code=body["code"], consumer_id=consumer_id)
+                       or bind_code(db.session, current_app.config, code=body["code"], consumer_id=consumer_id,
+                                    actor_type=ActorType.CONSUMER, actor_id=consumer_id))
     except CodeInvalid:
         for limit, subject in subjects.items():
             limit.record_failure(redis, subject)

@@ -41,6 +41,7 @@ def _import_models() -> None:
     import server.ledger.models
     import server.merchants.models
     import server.notifications.models
+    import server.open.models
     import server.payments.models
     import server.platform.models
     import server.products.models
@@ -111,6 +112,8 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from miniprogram_api.wallet import blueprint as mp_wallet_api
     from server.api.issuance import blueprint as issuance_api
     from server.api.merchants import blueprint as merchant_api
+    from server.api.open import api_keys as open_api_keys_api
+    from server.api.open import blueprint as open_api
     from server.api.payments import callbacks as wechat_callbacks_api
     from server.api.payments import orders as mp_orders_api
     from server.api.platform import blueprint as platform_api
@@ -120,5 +123,5 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
-            mp_wallet_api]
+            mp_wallet_api, open_api_keys_api, open_api]
 

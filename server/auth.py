@@ -32,6 +32,8 @@ class PrincipalKind(StrEnum):
     CONSUMER = "consumer"
     STAFF = "staff"
     ADMIN = "admin"
+    #: A merchant's API key on /open/v1/ (server/open/auth.py); never a Redis token.
+    API_KEY = "api_key"
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,13 @@ class LimitReached(Conflict):
     message = "已达到每人限领数量"
 
 
+class DuplicateExternalOrder(Conflict):
+    """The merchant's own order number was already used for this operation (``details`` names the first result)."""
+
+    code = "DUPLICATE_EXTERNAL_ORDER"
+    message = "该外部订单号已使用"
+
+
 class AlreadyReversed(Conflict):
     code = "ALREADY_REVERSED"
     message = "该笔核销已冲正"

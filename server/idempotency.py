@@ -4,6 +4,8 @@ The first request with a key inserts a record before doing anything else; a conc
 blocks on the unique constraint until the first commits, then replays its stored response. So
 two requests with one key can never both take effect — the database decides, not a race.
 Only successful responses are stored: an error rolled everything back, so a retry is safe.
+A response that carries a secret shown once (the open API's bind code) is stored Fernet-encrypted
+(``@idempotent(encrypt_response=True)``), so the table never holds the secret in plaintext.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from server import crypto
 from server.auth import current_principal
 from server.db import BigId, IntPK, db, utcnow
 from server.direct_writes import insert_row
@@ -50,7 +53,7 @@ class IdempotencyRecord(CreatedAt, db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     #: HTTP status of the original response.
     status_code: Mapped[int | None]
-    #: Body of the original response.
+    #: Body of the original response; Fernet-encrypted for endpoints whose answer holds a secret.
     response_body: Mapped[str | None] = mapped_column(Text)
     #: Content type of the original response.
     content_type: Mapped[str | None] = mapped_column(String(100))
@@ -69,11 +72,14 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+def _replay(record: IdempotencyRecord, fingerprint: str, encrypted: bool) -> Response:
     if record.request_hash != fingerprint:
         raise IdempotencyConflict()
-    response = Response(record.response_body, status=record.status_code, content_type=record.content_type)
+    body = crypto.decrypt(current_app.config, record.response_body) if encrypted else record.response_body
+    response = Response(body, status=record.status_code, content_type=record.content_type)
     response.headers["Idempotent-Replayed"] = "true"
+    if encrypted:  # it carries a secret: no cache may keep it
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -90,13 +96,20 @@ def _find(session: Session, kind: str, principal_id: int, key: str) -> Idempoten
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def idempotent(view: F) -> F:
+def idempotent(view: F | None = None, *, encrypt_response: bool = False) -> Any:
     """Require an Idempotency-Key and answer repeats with the original response.
 
     Goes after ``require(...)`` (it needs the principal) and before the request boundary's commit,
-    which stores the record together with the request's effects.
+    which stores the record together with the request's effects. ``@idempotent(encrypt_response=True)``
+    stores the response body encrypted (the fingerprint covers the path, so a key's record is only
+    ever replayed by the endpoint that wrote it).
     """
+    if view is None:
+        return lambda inner: _idempotent(inner, encrypt_response)
+    return _idempotent(view, encrypt_response)
 
+
+def _idempotent(view: F, encrypt_response: bool) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER, "")
@@ -118,13 +131,15 @@ def idempotent(view: F) -> F:
             winner = _find(session, principal.kind, principal.id, key)
             if winner is None or winner.status_code is None:  # the first request failed meanwhile
                 raise IdempotencyConflict("同一幂等键的请求正在处理，请稍后重试") from None
-            return _replay(winner, fingerprint)
+            return _replay(winner, fingerprint, encrypt_response)
 
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code < 400:  # committed with the request's effects by the request boundary
+            body = response.get_data(as_text=True)
             session.execute(_STORE_RESPONSE, {
                 "record_id": record_id, "status_code": response.status_code,
-                "response_body": response.get_data(as_text=True), "content_type": response.content_type})
+                "response_body": crypto.encrypt(current_app.config, body) if encrypt_response else body,
+                "content_type": response.content_type})
         return response
 
     return wrapper  # type: ignore[return-value]

@@ -30,9 +30,12 @@ def encode_cursor(last_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        last_id = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
         raise ValidationError({"cursor": "游标无效"}) from None
+    if not 0 < last_id < 2**63:  # no id is outside a 64-bit key: refuse rather than fail in the database
+        raise ValidationError({"cursor": "游标无效"})
+    return last_id
 
 
 def paginate(

@@ -43,7 +43,8 @@ def card_expiry(validity: Mapping[str, Any], activated_at: datetime) -> datetime
     return None
 
 
-def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[Posting]:
+def opening_postings(product: CardProduct, card_id: int, paid_fen: int,
+                     clearing_account: MerchantAccount = MerchantAccount.WECHAT_CLEARING) -> list[Posting]:
     """The value a new card opens with, and where it comes from.
 
     - stored_value: the paid amount is principal (from WeChat clearing); face value above the price —
@@ -54,9 +55,12 @@ def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[
       can return the price pro rata to the remaining uses.
     - points / discount: the card holds no value; a price paid for one is a membership fee,
       recognised as revenue at once.
+
+    The paid amount comes from ``clearing_account``: WeChat clearing, or external clearing for a card
+    the merchant sold through its own systems (the open API).
     """
     m = product.merchant_id
-    clearing = merchant_account(m, MerchantAccount.WECHAT_CLEARING)
+    clearing = merchant_account(m, clearing_account)
     kind = CardKind(product.kind)
     if kind == CardKind.STORED_VALUE:
         if paid_fen > product.face_value_fen:
@@ -113,13 +117,17 @@ def issue_card(
     *,
     product: CardProduct,
     batch: Batch,
-    owner_id: int,
+    owner_id: int | None,
     paid_fen: int,
     actor_type: ActorType,
     actor_id: int | None,
     idempotency_key: str | None = None,
+    clearing_account: MerchantAccount = MerchantAccount.WECHAT_CLEARING,
 ) -> Card:
     """Issue one active card of ``product`` from ``batch`` to consumer ``owner_id``, with its opening journal.
+
+    ``owner_id`` is None for a card issued to a merchant's own member (the open API) that nobody has
+    bound in the mini-program yet.
 
     ``paid_fen`` is what the consumer paid for it (0 for a free claim or gift code); see
     opening_postings for the accounting. The caller has already taken the card from the batch's
@@ -147,7 +155,7 @@ def issue_card(
         "activated_at": now,
         "expires_at": expires_at,
     })
-    postings = opening_postings(product, card.id, paid_fen)
+    postings = opening_postings(product, card.id, paid_fen, clearing_account)
     if postings:
         post_journal(
             session,

@@ -27,7 +27,7 @@ from server.cards.services import issue_card
 from server.consumers.models import Consumer
 from server.crypto import code_hash_key, keyed_hash
 from server.db import utcnow
-from server.errors import AppError, CodeInvalid, Conflict, ValidationError
+from server.errors import AppError, CodeInvalid, Conflict, SoldOut, ValidationError
 from server.issuance.models import Batch, BatchStatus, CodeStatus, IssueMethod, RedemptionCode
 from server.issuance.services import (
     Offer,
@@ -116,6 +116,15 @@ def _reserve(session: Session, batch: Batch, count: int) -> None:
     if reserved != 1:
         available = batch.quantity - batch.codes_generated
         raise Conflict(f"兑换码总数不能超过批次数量，还可生成 {available} 个", details={"available": available})
+
+
+def reserve_code(session: Session, batch: Batch) -> None:
+    """Count one code against the quantity for a card issued without a printed code (the open API's
+    issue to a member, which counts as a code bound at once); 409 SOLD_OUT when none is left."""
+    try:
+        _reserve(session, batch, 1)
+    except Conflict:
+        raise SoldOut() from None
 
 
 def generate_codes(

@@ -21,6 +21,8 @@ class MerchantAccount(StrEnum):
     """A merchant's counterpart accounts."""
 
     WECHAT_CLEARING = "wechat_clearing"
+    #: Money the merchant collected through its own systems, booked through the open API.
+    EXTERNAL_CLEARING = "external_clearing"
     REVENUE = "revenue"
     PROMOTION = "promotion"
     REFUNDS = "refunds"

@@ -26,7 +26,7 @@ from server.issuance.models import Batch
 from server.issuance.services import enforce_per_user_limit, take_from_stock
 from server.ledger.accounts import CardBucket, MerchantAccount, card_account, merchant_account
 from server.ledger.models import ActorType, JournalKind
-from server.ledger.services import post_journal, transfer
+from server.ledger.services import Posting, post_journal, transfer
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.wechat_refunds import refund_undeliverable_order
@@ -63,18 +63,24 @@ def order_key(order: PaymentOrder) -> str:
     return f"order:{order.out_trade_no}"
 
 
+def top_up_postings(merchant_id: int, card_id: int, amount_fen: int, bonus_fen: int,
+                    clearing: MerchantAccount) -> list[Posting]:
+    """A top-up's journal: the amount as principal from ``clearing`` (WeChat's, or the merchant's own
+    till or shop), the tier's bonus from promotion."""
+    return [
+        *transfer(merchant_account(merchant_id, clearing), card_account(card_id, CardBucket.PRINCIPAL), amount_fen),
+        *transfer(merchant_account(merchant_id, MerchantAccount.PROMOTION),
+                  card_account(card_id, CardBucket.BONUS), bonus_fen),
+    ]
+
+
 @order_effect(OrderPurpose.TOP_UP)
 def credit_top_up(session: Session, _gateway: PaymentGateway, _config: Mapping[str, Any], order: PaymentOrder) -> None:
     """Principal from WeChat clearing and the tier's bonus from promotion, in one journal."""
     if order.card_id is None:
         raise ValueError(f"top-up order {order.out_trade_no} names no card")
     m = order.merchant_id
-    postings = [
-        *transfer(merchant_account(m, MerchantAccount.WECHAT_CLEARING),
-                  card_account(order.card_id, CardBucket.PRINCIPAL), order.amount_fen),
-        *transfer(merchant_account(m, MerchantAccount.PROMOTION),
-                  card_account(order.card_id, CardBucket.BONUS), order.bonus_fen),
-    ]
+    postings = top_up_postings(m, order.card_id, order.amount_fen, order.bonus_fen, MerchantAccount.WECHAT_CLEARING)
     post_journal(
         session,
         merchant_id=m,

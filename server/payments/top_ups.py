@@ -71,11 +71,10 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
     }
 
 
-def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, amount_fen: int,
-                 client_ip: str, idempotency_key: str | None) -> tuple[PaymentOrder, dict[str, str]]:
-    """A WeChat Pay order for a top-up of the caller's active stored-value card."""
-    card: Card = owned_card(session, card_id, consumer_id)
-    product = session.get(CardProduct, card.product_id)
+def allowed_top_up(card: Card, product: CardProduct, amount_fen: int) -> int:
+    """The bonus a top-up of ``amount_fen`` earns on ``card``, or why it is refused: only an active
+    stored-value card, only the product's tiers or custom range, never above the legal cap. Every
+    top-up path checks through here (WeChat Pay and the open API's externally collected money)."""
     if product.kind != CardKind.STORED_VALUE:
         raise _not_allowed("只有储值卡可以充值")
     if card.status != CardStatus.ACTIVE:
@@ -85,6 +84,15 @@ def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int,
     if card.balance_fen + amount_fen + bonus > cap:
         raise _not_allowed("充值后余额将超过单张卡的法定上限", cap_fen=cap, balance_fen=card.balance_fen,
                            room_fen=max(cap - card.balance_fen, 0))
+    return bonus
+
+
+def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int, card_id: int, amount_fen: int,
+                 client_ip: str, idempotency_key: str | None) -> tuple[PaymentOrder, dict[str, str]]:
+    """A WeChat Pay order for a top-up of the caller's active stored-value card."""
+    card: Card = owned_card(session, card_id, consumer_id)
+    product = session.get(CardProduct, card.product_id)
+    bonus = allowed_top_up(card, product, amount_fen)
     merchant = session.get(Merchant, card.merchant_id)
     return create_order(
         session, gateway, merchant_id=card.merchant_id, consumer=session.get_one(Consumer, consumer_id),

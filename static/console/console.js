@@ -356,6 +356,26 @@ function startReversals() {
   });
 }
 
+// --- copy buttons (the API key shown once) -------------------------------------------------------
+
+function startCopyButtons() {
+  document.querySelectorAll("button[data-copy-target]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const text = document.getElementById(button.dataset.copyTarget).textContent.trim();
+      try {
+        await navigator.clipboard.writeText(text);
+        button.textContent = button.dataset.copiedText || "已复制";
+      } catch (failure) {
+        const range = document.createRange();  // no clipboard (plain http): select it for Ctrl+C
+        range.selectNodeContents(document.getElementById(button.dataset.copyTarget));
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+        button.textContent = "请按 Ctrl+C 复制";
+      }
+    });
+  });
+}
+
 // --- start --------------------------------------------------------------------------------------
 
 function startWizard(form) {
@@ -371,6 +391,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const counter = document.getElementById("redeem-form");
   if (counter) startCounter(counter);
   startReversals();
+  startCopyButtons();
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
