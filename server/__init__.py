@@ -45,7 +45,8 @@ def _import_models() -> None:
     import server.platform.models
     import server.products.models
     import server.redemption.models
-    import server.reports.models  # noqa: F401
+    import server.reports.models
+    import server.webhooks.models  # noqa: F401
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -74,6 +75,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     redis_connection.init_app(app)
+    from server.jobs.queue import init_jobs
+
+    init_jobs(app)  # background jobs: RQ on REDIS_URL, or a thread of this process
     api = flask_smorest.Api(app)
     app.extensions["kabao_api"] = api
 
@@ -119,10 +123,11 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from server.products.views import blueprint as products_api
     from server.redemption.views import blueprint as redemption_api
     from server.reports.views import blueprint as reports_api
+    from server.webhooks.views import blueprint as webhooks_api
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
-            mp_wallet_api]
+            mp_wallet_api, webhooks_api]
 
 
 def _mount_wechat_simulator(app: Flask) -> None:

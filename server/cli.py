@@ -12,9 +12,11 @@ from server.db import db
 
 
 def register(app: Flask) -> None:
+    from server.jobs import worker
     from server.payments import cli as payments_cli
 
     payments_cli.register(app)
+    worker.register(app)
 
     @app.cli.command("create-admin")
     @click.argument("username")

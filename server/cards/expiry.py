@@ -24,6 +24,7 @@ from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, lock_cards, post_journal
 from server.products.models import CardProduct
 from server.products.validation import UNNAMED_MIN_VALIDITY_DAYS
+from server.webhooks.payloads import record_card_event
 
 #: A reactivated card whose fixed validity has passed gets the regulation's minimum of three years.
 REACTIVATION_PERIOD = timedelta(days=UNNAMED_MIN_VALIDITY_DAYS)
@@ -57,6 +58,7 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
                                          card.points),
                              ])
             card.status = CardStatus.EXPIRED
+            record_card_event(session, card, "card.expired")
             expired += 1
         session.flush()
 

@@ -31,6 +31,7 @@ from server.payments.refunds import refund_card_payments
 from server.products.models import CardKind, CardProduct
 from server.products.validation import COOLING_OFF_DAYS
 from server.redemption.models import Redemption, RedemptionStatus
+from server.webhooks.payloads import record_card_event
 from server.wechat import PaymentGateway, new_out_trade_no
 
 REFUNDABLE_STATUSES = frozenset({CardStatus.ACTIVE, CardStatus.EXPIRED, CardStatus.FROZEN})
@@ -83,4 +84,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
            target_type="card", target_id=card.id,
            detail={"refund_no": refund.refund_no, "refund_fen": refund.refund_fen, "fee_fen": fee,
                    "forfeited_bonus_fen": refund.forfeited_bonus_fen, "cooling_off": cooling_off})
+    record_card_event(session, card, "card.refunded", refund={
+        "refund_no": refund.refund_no, "refund_fen": refund.refund_fen, "fee_fen": refund.fee_fen,
+        "forfeited_bonus_fen": refund.forfeited_bonus_fen, "status": refund.status})
     return refund

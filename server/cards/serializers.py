@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from server.cards.faces import card_face_url
 from server.cards.models import Card
+from server.consumers.models import Consumer
 from server.merchants.models import Merchant
 from server.products.models import CardProduct
 from server.products.services import product_fields
@@ -40,3 +43,14 @@ def serialize_card(card: Card, product: CardProduct, merchant: Merchant) -> dict
         "batch_id": card.batch_id,
         "activated_at": iso(card.activated_at),
     }
+
+
+def staff_card(session: Session, card: Card) -> dict[str, Any]:
+    """A card as staff see it: balances and status, the holder masked."""
+    product = session.get(CardProduct, card.product_id)
+    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
+    data = serialize_card(card, product, session.get(Merchant, card.merchant_id))
+    data["owner"] = (
+        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
+    )
+    return data

@@ -25,6 +25,7 @@ from server.ledger.models import ActorType, Journal, JournalKind
 from server.ledger.services import Posting, post_journal
 from server.products.models import CardKind, CardProduct
 from server.timeutil import SHANGHAI
+from server.webhooks.payloads import record_card_event
 
 #: Fresh numbers drawn before giving up; with ≥ 10^8 numbers per product, needing a second is already rare.
 CARD_NO_ATTEMPTS = 8
@@ -165,6 +166,7 @@ def issue_card(
             idempotency_key=idempotency_key,
             memo=f"batch {batch.id}",
         )
+    record_card_event(session, card, "card.issued")
     return card
 
 

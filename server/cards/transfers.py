@@ -26,6 +26,7 @@ from server.crypto import encrypt
 from server.errors import BusinessRuleError, CardNotActive, Conflict, NotFound
 from server.ledger.services import lock_cards
 from server.products.models import CardProduct
+from server.webhooks.payloads import record_card_event
 
 TRANSFER_TTL = timedelta(hours=24)
 
@@ -72,4 +73,6 @@ def accept_transfer(session: Session, redis: Redis, config: Mapping[str, Any], c
            merchant_id=card.merchant_id, target_type="card", target_id=card.id,
            detail={"from_consumer_id": transfer.from_consumer_id})
     session.flush()
+    record_card_event(session, card, "card.transferred", transfer={
+        "from_consumer_id": transfer.from_consumer_id, "to_consumer_id": consumer_id})
     return card

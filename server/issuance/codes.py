@@ -39,6 +39,7 @@ from server.issuance.services import (
     take_from_stock,
 )
 from server.ledger.models import ActorType
+from server.webhooks.payloads import record_card_event
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 16
@@ -233,6 +234,7 @@ def bind_code(
                       paid_fen=offer.batch.price_fen, actor_type=actor_type, actor_id=actor_id)
     row.card_id = card.id
     session.flush()
+    record_card_event(session, card, "card.bound")
     return card, offer
 
 

@@ -31,6 +31,7 @@ from server.merchants.permissions import Action, allowed
 from server.merchants.services import get_merchant, require_approved
 from server.products.models import CardKind, CardProduct, ProductStatus
 from server.products.services import get_product
+from server.webhooks.payloads import record_batch_approved
 
 #: Which permission lets a role give each of the two approvals a prepaid batch needs, in the order an
 #: owner (who holds both) gives them.
@@ -149,6 +150,8 @@ def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
     if len(approvals) + 1 == len(APPROVAL_ACTIONS):
         batch.status = BatchStatus.ACTIVE
     session.flush()
+    if batch.status == BatchStatus.ACTIVE:
+        record_batch_approved(session, batch)
     audit(session, actor, "batch.approve", "batch", batch.id, {"role": role, "status": batch.status})
     return batch
 

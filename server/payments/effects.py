@@ -32,6 +32,8 @@ from server.payments.gateway import get_payment_gateway
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.refunds import refund_undeliverable_order
 from server.products.models import CardProduct
+from server.timeutil import iso
+from server.webhooks.payloads import record_card_event
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,11 @@ def credit_top_up(session: Session, order: PaymentOrder) -> None:
         ref_id=order.id,
         idempotency_key=order_key(order),
     )
-    _queue_credit_message(session, order, session.get_one(Card, order.card_id))
+    card = session.get_one(Card, order.card_id)
+    record_card_event(session, card, "card.topped_up", top_up={
+        "order_no": order.out_trade_no, "amount_fen": order.amount_fen, "bonus_fen": order.bonus_fen,
+        "paid_at": iso(order.paid_at)})
+    _queue_credit_message(session, order, card)
 
 
 @order_effect(OrderPurpose.PURCHASE)

@@ -22,8 +22,7 @@ from server.audit.services import record
 from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
 from server.cards.models import Card, CardStatus
-from server.cards.serializers import mask_card_no, serialize_card
-from server.consumers.models import Consumer
+from server.cards.serializers import mask_card_no, staff_card
 from server.crypto import decrypt
 from server.db import insert_row, utcnow
 from server.errors import (
@@ -41,13 +40,14 @@ from server.ledger.accounts import CardBucket, MerchantAccount, card_account, me
 from server.ledger.models import ActorType, Journal, JournalKind
 from server.ledger.services import Posting, card_lock_select, lock_card_row, post_journal, reverse_journal
 from server.merchants.models import Merchant, Store
-from server.merchants.services import get_merchant, require_approved
+from server.merchants.services import require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
 from server.products.models import CardProduct
 from server.ratelimit import FailureLimit
 from server.redemption import rules
 from server.redemption.models import Redemption, RedemptionStatus
 from server.timeutil import iso
+from server.webhooks.payloads import record_card_event
 
 #: Wrong codes typed or scanned by one staff member: 20 per 10 minutes, then 429.
 CODE_FAILURES = FailureLimit("redeem-code", limit=20, window_seconds=600)
@@ -204,7 +204,9 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
                       template_key=TemplateKey.REDEMPTION,
                       payload={"store": thing_text(store.name), "amount": amount_text(outcome.payable_fen),
                                "balance": amount_text(card.balance_fen), "time": time_text(now)})
-    return receipt(redemption, card, product)
+    result = receipt(redemption, card, product)
+    record_card_event(session, card, "card.redeemed", receipt=result)
+    return result
 
 
 def receipt(redemption: Redemption, card: Card, product: CardProduct) -> dict[str, Any]:
@@ -264,6 +266,9 @@ def reverse(session: Session, actor: Principal, redemption_id: int, reason: str,
     record(session, action="redemption.reverse", actor_type="staff", actor_id=actor.id,
            merchant_id=redemption.merchant_id, target_type="redemption", target_id=redemption.id,
            detail={"reason": reason, "card_id": redemption.card_id})
+    card = session.get_one(Card, redemption.card_id)
+    record_card_event(session, card, "redemption.reversed", receipt=receipt(
+        redemption, card, session.get_one(CardProduct, card.product_id)))
     return redemption
 
 
@@ -301,10 +306,4 @@ def staff_card_view(session: Session, actor: Principal, card_no: str) -> dict[st
     card = session.scalar(select(Card).where(Card.card_no == card_no))
     if card is None or card.merchant_id != actor.merchant_id:
         raise NotFound("卡不存在")
-    product = session.get(CardProduct, card.product_id)
-    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
-    data = serialize_card(card, product, get_merchant(session, card.merchant_id))
-    data["owner"] = (
-        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
-    )
-    return data
+    return staff_card(session, card)

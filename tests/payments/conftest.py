@@ -19,8 +19,8 @@ from tests import factories, issuance_support
 from tests.payments.support import TOP_UP_TEMPLATE, Live, Shop
 from tests.wechat.conftest import merchant_cert  # noqa: F401 - a throwaway PEM pair for refunds
 
-#: Threads of the simulator's notify delivery and of our after-commit sender.
-BACKGROUND_THREADS = {"wxsim-notify", "kabao-outbox"}
+#: Threads of the simulator's notify delivery and of our embedded job queue.
+BACKGROUND_THREADS = {"wxsim-notify", "kabao-jobs"}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""Merchant API: webhook endpoints, their delivery log and redelivery (owner only)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Response, current_app, jsonify
+from marshmallow import fields, validate
+
+from server.auth import current_principal
+from server.db import db, utcnow
+from server.merchants.permissions import Action, staff_action
+from server.pagination import PageArgs, paginate
+from server.schemas import Blueprint, Schema
+from server.webhooks import services
+from server.webhooks.addresses import AddressPolicy
+from server.webhooks.models import Mode, WebhookDelivery, WebhookEndpoint
+
+blueprint = Blueprint("webhooks", __name__, url_prefix="/api/v1/merchant/webhooks", description="事件回调（Webhook）")
+
+
+class CreateWebhookSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    events = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True)
+    mode = fields.String(load_default=Mode.LIVE.value, validate=validate.OneOf([m.value for m in Mode]))
+
+
+class ListArgs(PageArgs):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+def address_policy() -> AddressPolicy:
+    return AddressPolicy.from_config(current_app.config)
+
+
+@blueprint.route("", methods=["POST"])
+@staff_action(Action.MANAGE_WEBHOOKS)
+@blueprint.arguments(CreateWebhookSchema)
+def create_webhook(body):
+    """Subscribe a URL to events; the signing ``secret`` is shown only in this response."""
+    created = services.create_endpoint(db.session, current_app.config, address_policy(), current_principal(), **body)
+    return jsonify({**services.endpoint_to_dict(created.endpoint), "secret": created.secret}), 201
+
+
+@blueprint.route("", methods=["GET"])
+@staff_action(Action.MANAGE_WEBHOOKS)
+@blueprint.arguments(ListArgs, location="query")
+def list_webhooks(args):
+    return jsonify(paginate(db.session, services.list_endpoints(current_principal().merchant_id), WebhookEndpoint.id,
+                            limit=args["limit"], cursor=args["cursor"], serialize=services.endpoint_to_dict))
+
+
+@blueprint.route("/<int:webhook_id>", methods=["DELETE"])
+@staff_action(Action.MANAGE_WEBHOOKS)
+def delete_webhook(webhook_id: int):
+    services.delete_endpoint(db.session, current_principal(), webhook_id, utcnow())
+    return Response(status=204)
+
+
+@blueprint.route("/<int:webhook_id>/deliveries", methods=["GET"])
+@staff_action(Action.MANAGE_WEBHOOKS)
+@blueprint.arguments(ListArgs, location="query")
+def list_deliveries(args, webhook_id: int):
+    stmt = services.deliveries_query(db.session, current_principal().merchant_id, webhook_id)
+    return jsonify(paginate(db.session, stmt, WebhookDelivery.id, limit=args["limit"], cursor=args["cursor"],
+                            serialize=lambda delivery: services.delivery_to_dict(db.session, delivery)))
+
+
+@blueprint.route("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+@staff_action(Action.MANAGE_WEBHOOKS)
+def redeliver(webhook_id: int, delivery_id: int):
+    """Send the event again now (202: it is queued)."""
+    delivery = services.redeliver(db.session, current_principal(), webhook_id, delivery_id, utcnow())
+    return jsonify(services.delivery_to_dict(db.session, delivery)), 202
