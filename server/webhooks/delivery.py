@@ -157,10 +157,18 @@ def send(http: requests.Session, outgoing: Outgoing, timestamp: int) -> Response
         return Response(None, None, "timeout", _ms(started))
     except requests.RequestException as exc:
         return Response(None, None, _reason(exc), _ms(started))
-    text = body[:BODY_LIMIT].decode("utf-8", errors="replace")
+    text = _kept_text(body)
     if elapsed > TIMEOUT_SECONDS:
         return Response(status, text, "timeout", _ms(started))
     return Response(status, text, None, _ms(started))
+
+
+def _kept_text(body: bytes) -> str:
+    """The body as text, at most BODY_LIMIT bytes of UTF-8 (a character cut in half is dropped)."""
+    text = body[:BODY_LIMIT].decode("utf-8", errors="replace")
+    while len(text.encode()) > BODY_LIMIT:
+        text = text[:-1]
+    return text
 
 
 def _ms(started: float) -> int:
