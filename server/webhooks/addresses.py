@@ -73,7 +73,11 @@ class AddressPolicy:
     def resolve(self, host: str, port: int) -> list[str]:
         """The addresses of ``host`` that may be reached; BlockedAddress if any may not."""
         try:
-            addresses = self.resolver(host, port)
+            addresses = [str(ipaddress.ip_address(host.strip("[]")))]
+        except ValueError:
+            addresses = []
+        try:
+            addresses = addresses or self.resolver(host, port)
         except (OSError, UnicodeError) as exc:
             raise BlockedAddress(f"cannot resolve {host}") from exc
         if not addresses:
