@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.webhooks.events import record_event
+from server.webhooks.models import Mode
 
 # Serializers are imported when an event is built: the services that record events are theirs too.
 
@@ -19,8 +20,10 @@ def card_data(session: Session, card: Any) -> dict[str, Any]:
 
 
 def record_card_event(session: Session, card: Any, type: str, **extra: Any) -> None:
-    """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens)."""
-    record_event(session, merchant_id=card.merchant_id, type=type,
+    """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens).
+
+    The event's mode is the card's (``card.mode`` once test cards exist; live until then)."""
+    record_event(session, merchant_id=card.merchant_id, type=type, mode=getattr(card, "mode", None) or Mode.LIVE,
                  data=lambda: {"card": card_data(session, card), **extra})
 
 
