@@ -76,7 +76,8 @@ def webhook_deliveries(webhook_id: int) -> str:
     page = paginate(db.session, services.deliveries_query(db.session, g.principal.merchant_id, webhook_id),
                     WebhookDelivery.id, limit=20, cursor=request.args.get("cursor"),
                     serialize=lambda delivery: services.delivery_to_dict(db.session, delivery))
-    return render_template("console/webhook.html", endpoint=endpoint, page=page, **_names())
+    attempts = services.last_attempts(db.session, [delivery["delivery_id"] for delivery in page["items"]])
+    return render_template("console/webhook.html", endpoint=endpoint, page=page, attempts=attempts, **_names())
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")

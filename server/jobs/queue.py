@@ -28,6 +28,8 @@ QUEUE_NAME = "kabao"
 #: Seconds a job may run before RQ stops it.
 JOB_TIMEOUT = 600
 _EXTENSION = "kabao_jobs"
+#: The embedded backend's periodic scheduler, once the server has started it.
+SCHEDULER = "kabao_jobs_scheduler"
 
 
 class JobQueue(Protocol):
@@ -151,7 +153,8 @@ def _schedule_when_serving(app: Flask, queue: EmbeddedQueue) -> None:
         if started.acquire(blocking=False):
             from server.jobs.schedule import PeriodicScheduler
 
-            PeriodicScheduler(app.extensions["kabao_redis"], queue).start()
+            scheduler = app.extensions[SCHEDULER] = PeriodicScheduler(app.extensions["kabao_redis"], queue)
+            scheduler.start()
 
 
 def get_queue(app: Flask | None = None) -> JobQueue:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import record
@@ -116,9 +116,12 @@ def delivery_to_dict(session: Session, delivery: WebhookDelivery) -> dict[str, A
             "delivered_at": iso(delivery.delivered_at), "created_at": iso(delivery.created_at)}
 
 
-def attempts_of(session: Session, delivery_id: int, limit: int = 20) -> list[WebhookAttempt]:
-    return list(session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
-                                .order_by(WebhookAttempt.id.desc()).limit(limit)))
+def last_attempts(session: Session, delivery_ids: Sequence[int]) -> dict[int, WebhookAttempt]:
+    """The latest attempt of each delivery (what the delivery log shows beside it)."""
+    latest = (select(func.max(WebhookAttempt.id)).where(WebhookAttempt.delivery_id.in_(delivery_ids))
+              .group_by(WebhookAttempt.delivery_id))
+    return {attempt.delivery_id: attempt
+            for attempt in session.scalars(select(WebhookAttempt).where(WebhookAttempt.id.in_(latest)))}
 
 
 def get_delivery(session: Session, merchant_id: int, webhook_id: int, delivery_id: int) -> WebhookDelivery:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.db import db
 from server.webhooks.events import record_event
-from server.webhooks.models import WebhookDelivery, WebhookEndpoint
+from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.console.helpers import alerts, post_form
 
 URL = "https://erp.example.com/kabao/hooks"
@@ -60,10 +60,13 @@ def test_delivery_log_and_redeliver(app, owner, shop):
         delivery = db.session.scalar(select(WebhookDelivery))
         delivery.status, delivery.attempts, delivery.last_status_code, delivery.next_attempt_at = (
             "failed", 10, 500, None)
+        db.session.add(WebhookAttempt(merchant_id=shop.merchant_id, delivery_id=delivery.id, status_code=500,
+                                      response_body="<b>服务器错误</b>"))
         db.session.commit()
         delivery_id, public_id = delivery.id, event.public_id
     log = owner.get(f"/console/webhooks/{webhook_id}").get_data(as_text=True)
     assert public_id in log and "已失败" in log and ">500<" in log and "重新投递" in log and "正式" in log
+    assert "&lt;b&gt;服务器错误&lt;/b&gt;" in log  # the endpoint's answer, escaped
     response = post_form(owner, f"/console/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")
     assert response.status_code == 303
     log = owner.get(f"/console/webhooks/{webhook_id}").get_data(as_text=True)

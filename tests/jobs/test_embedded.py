@@ -107,3 +107,23 @@ def test_periodic_jobs_are_queued_once_per_slot_across_schedulers():
 def test_the_worker_command_refuses_the_embedded_backend(embedded):
     result = embedded.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0 and "embedded" in result.output
+
+
+def test_the_server_runs_the_periodic_jobs_from_its_first_request(app_config):
+    """``make run``: no Redis, no worker — the server's own threads queue and run the schedule."""
+    from server.jobs.queue import SCHEDULER
+
+    served = create_app({**app_config, "REDIS_URL": None, "JOBS_BACKEND": None, "JOBS_SCHEDULE": True})
+    assert SCHEDULER not in served.extensions  # a `flask` command that serves nothing runs no schedule
+    served.test_client().get("/healthz")
+    scheduler = served.extensions[SCHEDULER]
+    try:
+        redis = served.extensions["kabao_redis"]
+        for _ in range(100):
+            if len(redis.keys("kabao:periodic:*")) == len(SCHEDULES):
+                break
+            threading.Event().wait(0.05)
+        assert len(redis.keys("kabao:periodic:*")) == len(SCHEDULES)
+    finally:
+        scheduler.stop()
+    assert wait_for_jobs(served, timeout=30)
