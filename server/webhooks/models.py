@@ -29,7 +29,9 @@ class WebhookEndpoint(CreatedAt, db.Model):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (one_of("mode", Mode),)
 
+    #: Primary key.
     id: Mapped[IntPK]
+    #: The merchant (tenant) it belongs to.
     merchant_id: Mapped[int] = merchant_fk()
     #: Where events are POSTed (http or https).
     url: Mapped[str] = mapped_column(String(2000))
@@ -51,7 +53,9 @@ class WebhookEvent(CreatedAt, db.Model):
     __tablename__ = "webhook_events"
     __table_args__ = (one_of("mode", Mode),)
 
+    #: Primary key.
     id: Mapped[IntPK]
+    #: The merchant (tenant) it belongs to.
     merchant_id: Mapped[int] = merchant_fk()
     #: The id receivers dedupe by: evt_ and 24 hex characters.
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -73,7 +77,9 @@ class WebhookDelivery(CreatedAt, db.Model):
         Index(None, "endpoint_id", "id"),
     )
 
+    #: Primary key.
     id: Mapped[IntPK]
+    #: The merchant (tenant) it belongs to.
     merchant_id: Mapped[int] = merchant_fk()
     #: The event delivered.
     event_id: Mapped[int] = mapped_column(BigId, ForeignKey("webhook_events.id"), index=True)
@@ -102,7 +108,9 @@ class WebhookAttempt(CreatedAt, db.Model):
 
     __tablename__ = "webhook_attempts"
 
+    #: Primary key.
     id: Mapped[IntPK]
+    #: The merchant (tenant) it belongs to.
     merchant_id: Mapped[int] = merchant_fk()
     #: The delivery tried.
     delivery_id: Mapped[int] = mapped_column(BigId, ForeignKey("webhook_deliveries.id"), index=True)
