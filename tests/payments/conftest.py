@@ -60,7 +60,7 @@ def live(live_server: Live) -> Iterator[Live]:
             thread.join(timeout=15)
     for key in config.keys() - saved.keys():
         del config[key]
-    config.update(saved)  # never cleared: the after-commit sender may be reading it
+    config.update(saved)  # never cleared: a job of the embedded thread may be reading it
     set_payment_gateway(live_server.app, None)
 
 
