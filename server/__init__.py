@@ -46,7 +46,8 @@ def _import_models() -> None:
     import server.platform.models
     import server.products.models
     import server.redemption.models
-    import server.reports.models  # noqa: F401
+    import server.reports.models
+    import server.webhooks.models  # noqa: F401
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -75,6 +76,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     redis_connection.init_app(app)
+    from server.jobs.queue import init_jobs
+
+    init_jobs(app)  # background jobs: RQ on REDIS_URL, or a thread of this process
     api = flask_smorest.Api(app)
     app.extensions["kabao_api"] = api
 
@@ -120,8 +124,9 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from server.api.products import blueprint as products_api
     from server.api.redemption import blueprint as redemption_api
     from server.api.reports import blueprint as reports_api
+    from server.api.webhooks import blueprint as webhooks_api
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
-            mp_wallet_api, open_api_keys_api, open_api]
+            mp_wallet_api, open_api_keys_api, open_api, webhooks_api]
 

@@ -12,9 +12,11 @@ from server.db import db
 
 
 def register(app: Flask) -> None:
+    from server.jobs import worker
     from server.payments import cli as payments_cli
 
     payments_cli.register(app)
+    worker.register(app)
 
     @app.cli.command("create-admin")
     @click.argument("username")
@@ -53,21 +55,18 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge-idempotency")
     def purge_idempotency() -> None:
-        """Delete idempotency records past their retention (run daily)."""
-        from server.idempotency import purge_expired
+        """Delete idempotency records past their retention (the worker runs it daily)."""
+        from server.jobs.tasks import purge_idempotency as purge
 
-        removed = purge_expired(db.session, current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
-        db.session.commit()
+        removed = purge()
         click.echo(f"removed {removed} idempotency record(s)")
 
     @app.cli.command("expire-cards")
     def expire_cards_command() -> None:
-        """Expire cards past their validity (run daily). Prepaid balances stay reactivatable."""
-        from server.cards.expiry import expire_cards
-        from server.db import utcnow
+        """Expire cards past their validity (the worker runs it daily). Prepaid balances stay reactivatable."""
+        from server.jobs.tasks import expire_cards
 
-        report = expire_cards(db.session, utcnow())
-        db.session.commit()
+        report = expire_cards()
         click.echo(f"expired {report.cards_expired} card(s); {report.points_lapsed} point(s) lapsed")
 
     @app.cli.command("demo")

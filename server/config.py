@@ -54,8 +54,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
                                                      "store=thing1,amount=amount2,balance=amount3,time=time4"),
         "WECHAT_TEMPLATE_TOP_UP_FIELDS": env.get("WECHAT_TEMPLATE_TOP_UP_FIELDS",
                                                  "card=thing1,amount=amount2,bonus=amount3,balance=amount4,time=time5"),
-        #: Send queued subscribe messages from a background thread right after each commit;
-        #: off leaves them to `flask --app wsgi send-notifications`.
+        #: Queue the subscribe-message job right after each commit that queued a message; off leaves
+        #: them to the job's periodic run or `flask --app wsgi send-notifications`.
         "NOTIFICATIONS_AFTER_COMMIT": _flag(env.get("NOTIFICATIONS_AFTER_COMMIT", "1")),
         #: Lifetime of bearer tokens of every principal kind.
         "TOKEN_TTL_SECONDS": int(env.get("TOKEN_TTL_SECONDS", str(7 * 24 * 3600))),
@@ -69,6 +69,17 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "UPLOAD_DIR": env.get("UPLOAD_DIR"),
         #: HMAC key for redemption codes; derived from SECRET_KEY when unset.
         "CODE_HASH_KEY": env.get("CODE_HASH_KEY"),
+        #: Background jobs: "rq" (REDIS_URL, run by `flask --app wsgi worker`) or "embedded" (a thread of
+        #: this process); default rq when REDIS_URL is set, else embedded.
+        "JOBS_BACKEND": env.get("JOBS_BACKEND") or None,
+        #: Embedded backend: run the periodic jobs (reconciliation, expiry, purge, sweeps) in the server.
+        "JOBS_SCHEDULE": _flag(env.get("JOBS_SCHEDULE", "1")),
+        #: Queue the webhook dispatcher right after each commit that recorded an event (else the sweep does).
+        "WEBHOOKS_AFTER_COMMIT": _flag(env.get("WEBHOOKS_AFTER_COMMIT", "1")),
+        #: Hosts, addresses or networks (comma-separated) webhooks may reach although private or loopback.
+        "WEBHOOK_ALLOWED_HOSTS": env.get("WEBHOOK_ALLOWED_HOSTS", ""),
+        #: Refuse private, loopback and link-local webhook addresses outside production too.
+        "WEBHOOK_BLOCK_PRIVATE": _flag(env.get("WEBHOOK_BLOCK_PRIVATE")),
     }
     config.update(overrides or {})
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from server import create_app
 from server.db import db
-from server.notifications.services import wait_for_after_commit_sends
+from server.jobs.queue import wait_for_jobs
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -36,6 +36,10 @@ def _base_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "REDIS_URL": TEST_REDIS_URL,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        # Jobs run in each app's embedded thread (tests/jobs/ start RQ workers of their own), and
+        # periodic jobs only when a test runs them.
+        "JOBS_BACKEND": "embedded",
+        "JOBS_SCHEDULE": False,
     }
 
 
@@ -77,8 +81,8 @@ def _clean_state(request: pytest.FixtureRequest):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    # A subscribe message queued by the test may still be going out on its own connection.
-    assert wait_for_after_commit_sends(app), "the after-commit sender is still busy after 10 s"
+    # A job queued by the test (a subscribe message, a webhook) may still be running on its own connection.
+    assert wait_for_jobs(app), "the embedded job thread is still busy after 10 s"
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
+from server.cards.events import record_card_event
 from server.cards.models import CARD_LIFECYCLE, Card, CardStatus
 from server.cards.services import card_expiry
 from server.errors import Conflict, NotFound
@@ -55,6 +56,7 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
                              actor_type=ActorType.SYSTEM, ref_type="card", ref_id=card.id,
                              postings=card_to_merchant(card.id, card.merchant_id, lapse), locked={card.id: card})
             CARD_LIFECYCLE.apply(card, "expire")
+            record_card_event(session, card, "card.expired")
             expired += 1
         session.flush()
 

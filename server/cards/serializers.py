@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from server.cards.face_links import FaceLinks
 from server.cards.models import Card
+from server.consumers.models import Consumer
 from server.merchants.models import Merchant
 from server.products.models import CardProduct
 from server.products.services import product_fields
@@ -22,8 +25,9 @@ def product_summary(product: CardProduct) -> dict[str, Any]:
     return {"product_id": product.id, **product_fields(product)}
 
 
-def serialize_card(card: Card, product: CardProduct, merchant: Merchant, links: FaceLinks) -> dict[str, Any]:
-    return {
+def serialize_card(card: Card, product: CardProduct, merchant: Merchant, links: FaceLinks | None) -> dict[str, Any]:
+    """The card's fields; ``face_image_url`` where ``links`` can sign one (webhook events carry none)."""
+    data = {
         "card_id": card.id,
         "card_no_masked": mask_card_no(card.card_no),
         "merchant": {"merchant_id": merchant.id, "name": merchant.name},
@@ -36,7 +40,20 @@ def serialize_card(card: Card, product: CardProduct, merchant: Merchant, links: 
         "points": card.points,
         "expires_at": iso(card.expires_at),
         "transferable": product.transferable,
-        "face_image_url": links.card(card.id),
         "batch_id": card.batch_id,
         "activated_at": iso(card.activated_at),
     }
+    if links is not None:
+        data["face_image_url"] = links.card(card.id)
+    return data
+
+
+def staff_card(session: Session, links: FaceLinks | None, card: Card) -> dict[str, Any]:
+    """A card as staff see it: balances and status, the holder masked."""
+    product = session.get(CardProduct, card.product_id)
+    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
+    data = serialize_card(card, product, session.get(Merchant, card.merchant_id), links)
+    data["owner"] = (
+        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
+    )
+    return data

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.audit.services import record
+from server.cards.events import record_card_event
 from server.cards.models import Card, CardStatus
 from server.cards.numbers import DEFAULT_LENGTH, generate_card_no, new_card_secret
 from server.crypto import decrypt, encrypt
@@ -169,6 +170,7 @@ def issue_card(
             idempotency_key=idempotency_key,
             memo=f"batch {batch.id}",
         )
+    record_card_event(session, card, "card.issued")
     return card
 
 

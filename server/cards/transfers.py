@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.cards.dynamic_codes import retire_codes
+from server.cards.events import record_card_event
 from server.cards.models import Card, CardStatus, Transfer, TransferStatus
 from server.cards.numbers import new_card_secret
 from server.cards.services import owned_card
@@ -72,4 +73,6 @@ def accept_transfer(session: Session, redis: Redis, config: Mapping[str, Any], c
            merchant_id=card.merchant_id, target_type="card", target_id=card.id,
            detail={"from_consumer_id": transfer.from_consumer_id})
     session.flush()
+    record_card_event(session, card, "card.transferred", transfer={
+        "from_consumer_id": transfer.from_consumer_id, "to_consumer_id": consumer_id})
     return card

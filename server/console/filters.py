@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         "redemption.create": "核销", "redemption.reverse": "冲正核销",
         "card.reveal": "查看卡密", "card.reactivate": "重新激活卡", "card.refund": "申请退款",
         "card.transfer_offer": "发起转赠", "card.transfer_accept": "接受转赠",
+        "webhook.create": "新建回调地址", "webhook.delete": "删除回调地址", "webhook.redeliver": "重新投递事件",
     },
     "channel_kind": {"miniprogram": "小程序", "offline": "线下地推", "partner": "合作门店", "ecommerce": "电商平台"},
     "batch_status": {"pending_approval": "待审批", "active": "发行中", "paused": "已暂停", "closed": "已关闭"},

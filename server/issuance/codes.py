@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.auth import Principal
+from server.cards.events import record_card_event
 from server.cards.models import Card
 from server.cards.services import issue_card
 from server.consumers.models import Consumer
@@ -242,6 +243,7 @@ def bind_code(
                       paid_fen=offer.batch.price_fen, actor_type=actor_type, actor_id=actor_id)
     row.card_id = card.id
     session.flush()
+    record_card_event(session, card, "card.bound")
     return card, offer
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.cards.face_links import FaceLinks
 from server.cards.serializers import product_summary
-from server.issuance.codes import CodeCounts
 from server.issuance.models import Batch, BatchApproval, Channel
-from server.issuance.services import Offer
 from server.products.validation import batch_warnings
 from server.timeutil import iso
+
+if TYPE_CHECKING:  # the services build on these serializers (their events), not the other way round
+    from server.issuance.codes import CodeCounts
+    from server.issuance.services import Offer
 
 
 def channel_to_dict(channel: Channel) -> dict[str, Any]:

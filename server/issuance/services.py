@@ -25,12 +25,14 @@ from server.consumers.models import Consumer
 from server.db import utcnow
 from server.errors import Conflict, LimitReached, NotFound, SoldOut, ValidationError
 from server.issuance.models import BATCH_LIFECYCLE, Batch, BatchApproval, BatchStatus, Channel, IssueMethod
+from server.issuance.serializers import batch_to_dict
 from server.ledger.models import ActorType
 from server.merchants.models import Merchant, MerchantKind, MerchantStatus
 from server.merchants.permissions import Action, allowed
 from server.merchants.services import get_merchant, require_approved
 from server.products.models import CardKind, CardProduct, ProductStatus
 from server.products.services import get_product
+from server.webhooks.events import record_event
 
 #: Which permission lets a role give each of the two approvals a prepaid batch needs, in the order an
 #: owner (who holds both) gives them.
@@ -149,6 +151,9 @@ def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
     if len(approvals) + 1 == len(APPROVAL_ACTIONS):
         BATCH_LIFECYCLE.apply(batch, "approve")
     session.flush()
+    if batch.status == BatchStatus.ACTIVE:
+        record_event(session, merchant_id=batch.merchant_id, type="batch.approved",
+                     data=lambda: {"batch": batch_to_dict(batch, approvals_of(session, [batch.id])[batch.id])})
     audit(session, actor, "batch.approve", "batch", batch.id, {"role": role, "status": batch.status})
     return batch
 

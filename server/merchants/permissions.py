@@ -40,6 +40,7 @@ class Action(StrEnum):
     VIEW_REPORTS = "reports.view"
     VIEW_AUDIT = "audit.view"
     MANAGE_API_KEYS = "api_keys.manage"
+    MANAGE_WEBHOOKS = "webhooks.manage"
 
 
 _EVERYTHING = frozenset(Action)
@@ -48,7 +49,8 @@ _READ = frozenset({Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.VIEW_PRODUCT
 #: The permission table. Documented in the README; change it here and nowhere else.
 ROLE_ACTIONS: dict[StaffRole, frozenset[Action]] = {
     StaffRole.OWNER: _EVERYTHING,
-    StaffRole.MANAGER: _EVERYTHING - {Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE, Action.MANAGE_API_KEYS},
+    StaffRole.MANAGER: _EVERYTHING - {Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE, Action.MANAGE_API_KEYS,
+                                     Action.MANAGE_WEBHOOKS},
     StaffRole.OPERATIONS: _READ | {
         Action.MANAGE_PRODUCTS, Action.PUBLISH_PRODUCTS, Action.MANAGE_CHANNELS, Action.MANAGE_BATCHES,
         Action.APPROVE_AS_OPERATIONS, Action.GENERATE_CODES, Action.BIND_CODES, Action.VIEW_CARDS,

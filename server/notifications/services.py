@@ -1,38 +1,33 @@
 """Subscribe messages through an outbox: queued inside the business transaction, sent after commit.
 
 A WeChat error can therefore never undo the business action — the credit or redemption is already
-committed when sending starts. Two senders drain the outbox:
+committed when sending starts. The ``notifications.send`` job (server/jobs/) drains the outbox: it is
+queued right after any commit that queued a message (``MESSAGES_QUEUED``), and runs every minute for
+what a crash or a transient WeChat error left pending; ``flask --app wsgi send-notifications`` runs
+the same pass once (or ``--loop``).
 
-- right after any commit that queued a message, a background thread of this process (one per
-  app, so senders of one process never race; kicks that arrive while it runs make it go again);
-- ``flask --app wsgi send-notifications`` (once, or ``--loop``) for what a crash or a transient
-  WeChat error left pending.
-
-Across processes, PostgreSQL's ``FOR UPDATE SKIP LOCKED`` hands each message to one sender (SQLite,
-the one-process embedded default, has no row locks: there, do not run the CLI beside the server).
+Across workers, PostgreSQL's ``FOR UPDATE SKIP LOCKED`` hands each message to one sender (SQLite,
+the one-process embedded default, has no row locks; its one job thread sends one pass at a time).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.consumers.models import Consumer
-from server.db import db, utcnow
+from server.db import utcnow
 from server.money import yuan
 from server.notifications.models import OutboxMessage, OutboxStatus
 from server.timeutil import SHANGHAI
 from server.wechat import SubscribeMessageError, send_subscribe_message
-from server.wechat.adapters import get_wechat_client
 from server.wechat.client import KabaoWeChatClient
 
 logger = logging.getLogger(__name__)
@@ -55,13 +50,13 @@ MAX_ATTEMPTS = 5
 #: Errors a retry cannot fix: 43101 the user has no subscription left (or refused), 47003 bad data,
 #: 40003 bad openid, 40037 bad template id, 41030 page not released.
 PERMANENT_ERRCODES = frozenset({40003, 40037, 41030, 43101, 47003})
-#: Messages one background pass sends at most before looking again.
-AFTER_COMMIT_BATCH = 20
+#: Messages one job pass sends at most.
+JOB_BATCH = 50
 #: WeChat's limit on a ``thing`` field.
 THING_MAX_CHARS = 20
 
-_QUEUED = "kabao_outbox_queued"
-_SENDERS = "kabao_outbox_sender"
+#: session.info flag: this transaction queued a message (the send job is queued after its commit).
+MESSAGES_QUEUED = "kabao_outbox_queued"
 
 
 def queue_message(
@@ -72,7 +67,7 @@ def queue_message(
         merchant_id=merchant_id, consumer_id=consumer_id, template_key=template_key, payload=dict(payload)
     )
     session.add(message)
-    session.info[_QUEUED] = True
+    session.info[MESSAGES_QUEUED] = True
     return message
 
 
@@ -161,73 +156,3 @@ def _deliver_one(message: OutboxMessage, openid: str, client: KabaoWeChatClient,
     message.status = OutboxStatus.SENT
     message.sent_at = utcnow()
     message.last_error = None
-
-
-class _BackgroundSender:
-    """One sender thread per app; a kick during a pass makes it run another pass."""
-
-    def __init__(self, app: Flask) -> None:
-        self._app = app
-        self._lock = threading.Condition()
-        self._wanted = False
-        self._running = False
-
-    def kick(self) -> None:
-        with self._lock:
-            self._wanted = True
-            if self._running:
-                return
-            self._running = True
-        # Not a daemon: a CLI command that committed a credit waits for its message to go out.
-        threading.Thread(target=self._run, name="kabao-outbox", daemon=False).start()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until no pass is running or wanted (False if ``timeout`` seconds went by first)."""
-        with self._lock:
-            return self._lock.wait_for(lambda: not self._running, timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._wanted:
-                    self._running = False
-                    self._lock.notify_all()
-                    return
-                self._wanted = False
-            if self._send_batch() >= AFTER_COMMIT_BATCH:
-                with self._lock:
-                    self._wanted = True
-
-    def _send_batch(self) -> int:
-        with self._app.app_context():
-            try:
-                report = deliver_pending(db.session, get_wechat_client(), self._app.config, AFTER_COMMIT_BATCH)
-                db.session.commit()
-                return report.handled
-            except Exception:  # the next commit or the CLI retries; the sender must not die silently
-                db.session.rollback()
-                logger.exception("sending subscribe messages after commit failed")
-                return 0
-
-
-def wait_for_after_commit_sends(app: Flask, timeout: float = 10.0) -> bool:
-    """Wait until the app's after-commit sender is idle, e.g. before emptying the database it reads."""
-    return _sender(app).wait_idle(timeout)
-
-
-def _sender(app: Flask) -> _BackgroundSender:
-    sender = app.extensions.get(_SENDERS)
-    if sender is None:
-        sender = app.extensions.setdefault(_SENDERS, _BackgroundSender(app))
-    return sender
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    if session.info.pop(_QUEUED, False) and has_app_context() and current_app.config.get("NOTIFICATIONS_AFTER_COMMIT"):
-        _sender(current_app._get_current_object()).kick()  # type: ignore[attr-defined]
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_QUEUED, None)

@@ -22,6 +22,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from server.audit.services import record
+from server.cards.events import record_card_event
 from server.cards.models import CARD_LIFECYCLE, Card
 from server.cards.services import owned_card
 from server.errors import NotRefundable
@@ -108,4 +109,7 @@ def refund_card(session: Session, gateway: PaymentGateway, *, consumer_id: int, 
            target_type="card", target_id=card.id,
            detail={"refund_no": refund.refund_no, "refund_fen": refund.refund_fen, "fee_fen": fee,
                    "forfeited_bonus_fen": refund.forfeited_bonus_fen, "cooling_off": cooling_off})
+    record_card_event(session, card, "card.refunded", refund={
+        "refund_no": refund.refund_no, "refund_fen": refund.refund_fen, "fee_fen": refund.fee_fen,
+        "forfeited_bonus_fen": refund.forfeited_bonus_fen, "status": refund.status})
     return refund

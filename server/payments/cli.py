@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
     @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
                   help="Messages per pass.")
     def send_notifications_command(loop: bool, interval: float, limit: int) -> None:
-        """Send queued WeChat subscribe messages (what the after-commit sender did not get to)."""
+        """Send queued WeChat subscribe messages once (the pass the notifications.send job runs)."""
         while True:
             report = deliver_pending(db.session, get_wechat_client(), current_app.config, limit)
             db.session.commit()

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server.cards.events import record_card_event
 from server.cards.models import Card
 from server.cards.services import issue_card
 from server.errors import Conflict
@@ -31,6 +32,7 @@ from server.notifications.services import TemplateKey, amount_text, queue_messag
 from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.wechat_refunds import refund_undeliverable_order
 from server.products.models import CardProduct
+from server.timeutil import iso
 from server.wechat import PaymentGateway
 
 logger = logging.getLogger(__name__)
@@ -92,7 +94,11 @@ def credit_top_up(session: Session, _gateway: PaymentGateway, _config: Mapping[s
         ref_id=order.id,
         idempotency_key=order_key(order),
     )
-    _queue_credit_message(session, order, session.get_one(Card, order.card_id))
+    card = session.get_one(Card, order.card_id)
+    record_card_event(session, card, "card.topped_up", top_up={
+        "order_no": order.out_trade_no, "amount_fen": order.amount_fen, "bonus_fen": order.bonus_fen,
+        "paid_at": iso(order.paid_at)})
+    _queue_credit_message(session, order, card)
 
 
 @order_effect(OrderPurpose.PURCHASE)

@@ -21,6 +21,7 @@ from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import validate_product
 from server.templates_library import get_template
 from server.timeutil import shanghai_today
+from server.webhooks.events import record_event
 
 #: API field name → CardProduct column, where they differ.
 _COLUMN_OF = {"points": "points_rule", "refund": "refund_rule", "card_no": "card_no_rule"}
@@ -131,6 +132,9 @@ def review_product(session: Session, admin_id: int, product_id: int, decision: s
     record(session, action=f"product.{decision}", actor_type="admin", actor_id=admin_id,
            merchant_id=product.merchant_id, target_type="product", target_id=product.id,
            detail={"from": before, "to": after, "comment": comment})
+    record_event(session, merchant_id=product.merchant_id, type="product.reviewed", data=lambda: {
+        "decision": decision, "product": {"product_id": product.id, **product_fields(product),
+                                          "status": product.status, "review_comment": product.review_comment}})
     return product
 
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
+from server.cards.events import record_card_event
 from server.cards.face_links import FaceLinks
 from server.cards.models import Card, CardStatus
-from server.cards.serializers import mask_card_no, serialize_card
-from server.consumers.models import Consumer
+from server.cards.serializers import mask_card_no, staff_card
 from server.crypto import decrypt
 from server.db import utcnow
 from server.direct_writes import insert_row
@@ -50,7 +50,7 @@ from server.ledger.services import (
     reverse_journal,
 )
 from server.merchants.models import Merchant, Store
-from server.merchants.services import get_merchant, require_approved
+from server.merchants.services import require_approved
 from server.notifications.services import TemplateKey, amount_text, queue_message, thing_text, time_text
 from server.products.models import CardProduct
 from server.ratelimit import FailureLimit
@@ -221,7 +221,9 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
                       template_key=TemplateKey.REDEMPTION,
                       payload={"store": thing_text(store.name), "amount": amount_text(outcome.payable_fen),
                                "balance": amount_text(card.balance_fen), "time": time_text(now)})
-    return receipt(redemption, card, product)
+    result = receipt(redemption, card, product)
+    record_card_event(session, card, "card.redeemed", receipt=result)
+    return result
 
 
 def receipt(redemption: Redemption, card: Card, product: CardProduct) -> dict[str, Any]:
@@ -281,6 +283,9 @@ def reverse(session: Session, actor: Principal, redemption_id: int, reason: str,
     record(session, action="redemption.reverse", actor_type="staff", actor_id=actor.id,
            merchant_id=redemption.merchant_id, target_type="redemption", target_id=redemption.id,
            detail={"reason": reason, "card_id": redemption.card_id})
+    card = session.get_one(Card, redemption.card_id)
+    record_card_event(session, card, "redemption.reversed", receipt=receipt(
+        redemption, card, session.get_one(CardProduct, card.product_id)))
     return redemption
 
 
@@ -326,10 +331,4 @@ def staff_card_view(session: Session, links: FaceLinks, actor: Principal, card_n
     card = session.scalar(select(Card).where(Card.card_no == card_no))
     if card is None or card.merchant_id != actor.merchant_id:
         raise NotFound("卡不存在")
-    product = session.get(CardProduct, card.product_id)
-    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
-    data = serialize_card(card, product, get_merchant(session, card.merchant_id), links)
-    data["owner"] = (
-        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
-    )
-    return data
+    return staff_card(session, links, card)

@@ -47,13 +47,19 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("GET", "/console/api-keys"): (Action.MANAGE_API_KEYS,),
     ("POST", "/console/api-keys"): (Action.MANAGE_API_KEYS,),
     ("POST", "/console/api-keys/1/revoke"): (Action.MANAGE_API_KEYS,),
+    ("GET", "/console/webhooks"): (Action.MANAGE_WEBHOOKS,),
+    ("POST", "/console/webhooks"): (Action.MANAGE_WEBHOOKS,),
+    ("POST", "/console/webhooks/1/delete"): (Action.MANAGE_WEBHOOKS,),
+    ("GET", "/console/webhooks/1"): (Action.MANAGE_WEBHOOKS,),
+    ("POST", "/console/webhooks/1/deliveries/1/redeliver"): (Action.MANAGE_WEBHOOKS,),
 }
 #: Menu entry → the page it opens.
 MENU = {"概览": "/console/", "收银核销": "/console/redeem", "核销记录": "/console/redemptions",
         "报表": "/console/reports", "模板库": "/console/templates", "卡种": "/console/products",
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit",
-        "API 密钥": "/console/api-keys"}
+        "API 密钥": "/console/api-keys",
+        "事件回调": "/console/webhooks"}
 
 
 def _may(role: str, actions: tuple[Action, ...]) -> bool:

@@ -20,8 +20,8 @@ from tests.payments.support import TOP_UP_TEMPLATE, Live, Shop
 from tests.wechat.conftest import merchant_cert  # noqa: F401 - a throwaway PEM pair for refunds
 from wechat_simulator import mount as mount_wechat_simulator
 
-#: Threads of the simulator's notify delivery and of our after-commit sender.
-BACKGROUND_THREADS = {"wxsim-notify", "kabao-outbox"}
+#: Threads of the simulator's notify delivery and of our embedded job queue.
+BACKGROUND_THREADS = {"wxsim-notify", "kabao-jobs"}
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +62,7 @@ def live(live_server: Live) -> Iterator[Live]:
             thread.join(timeout=15)
     for key in config.keys() - saved.keys():
         del config[key]
-    config.update(saved)  # never cleared: the after-commit sender may be reading it
+    config.update(saved)  # never cleared: a job of the embedded thread may be reading it
     set_payment_gateway(live_server.app, None)
 
 

@@ -1,0 +1,27 @@
+"""Webhook events about a card: its ``data`` is the card as staff see it, plus what happened to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.cards.models import Card
+from server.cards.serializers import staff_card
+from server.webhooks.events import record_event
+from server.webhooks.models import Mode
+
+
+def card_data(session: Session, card: Card) -> dict[str, Any]:
+    """The card as staff see it, with its full number: the event goes to the merchant's own system.
+
+    No face image URL: those are signed for the mini-program and the console."""
+    return {**staff_card(session, None, card), "card_no": card.card_no}
+
+
+def record_card_event(session: Session, card: Card, type: str, **extra: Any) -> None:
+    """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens).
+
+    The event's mode is the card's (``card.mode`` once test cards exist; live until then)."""
+    record_event(session, merchant_id=card.merchant_id, type=type, mode=getattr(card, "mode", None) or Mode.LIVE,
+                 data=lambda: {"card": card_data(session, card), **extra})

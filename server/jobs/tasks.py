@@ -1,0 +1,80 @@
+"""The job functions: each builds its adapters from the app, calls its services and commits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import current_app
+
+from server.cards.expiry import expire_cards as expire
+from server.db import db, utcnow
+from server.idempotency import purge_expired
+from server.jobs.queue import get_queue
+from server.jobs.registry import job
+from server.notifications.services import JOB_BATCH, deliver_pending
+from server.payments.tasks import reconcile_payments as reconcile
+from server.webhooks.addresses import AddressPolicy, guarded_session
+from server.webhooks.delivery import DISPATCH_BATCH, claim_for_sending, dispatch_due, record_outcome, send
+from server.wechat.adapters import get_payment_gateway, get_wechat_client
+
+logger = logging.getLogger(__name__)
+
+
+@job("notifications.send")
+def send_notifications(limit: int | None = None) -> dict[str, int]:
+    """Send queued subscribe messages (one pass)."""
+    report = deliver_pending(db.session, get_wechat_client(), current_app.config, limit or JOB_BATCH)
+    db.session.commit()
+    if report.handled >= (limit or JOB_BATCH):
+        get_queue().enqueue("notifications.send")  # more may be waiting
+    return {"sent": report.sent, "failed": report.failed, "retrying": report.retrying}
+
+
+@job("webhooks.dispatch")
+def dispatch_webhooks() -> int:
+    """The dispatcher sweep: claim due deliveries and hand each to the queue."""
+    claimed = dispatch_due(db.session, utcnow())
+    db.session.commit()
+    queue = get_queue()
+    for delivery_id, claim in claimed:
+        queue.enqueue("webhooks.deliver", job_id=f"webhook-delivery-{claim}", delivery_id=delivery_id, claim=claim)
+    if len(claimed) >= DISPATCH_BATCH:
+        queue.enqueue("webhooks.dispatch")
+    return len(claimed)
+
+
+@job("webhooks.deliver")
+def deliver_webhook(delivery_id: int, claim: str) -> str | None:
+    """One attempt of one delivery: claimed (committed) before the POST, recorded after it."""
+    config = current_app.config
+    outgoing = claim_for_sending(db.session, config, delivery_id, claim, utcnow())
+    db.session.commit()
+    if outgoing is None:
+        return None  # a duplicate, or handed out again meanwhile
+    with guarded_session(AddressPolicy.from_config(config)) as http:
+        response = send(http, outgoing, int(time.time()))
+    delivery = record_outcome(db.session, outgoing, response, utcnow())
+    db.session.commit()
+    return delivery.status
+
+
+@job("payments.reconcile")
+def reconcile_payments(older_than_minutes: int = 10) -> Any:
+    """Settle or close orders (and refunds) whose notify never came; commits after each order."""
+    return reconcile(db.session, get_payment_gateway(), current_app.config, older_than_minutes=older_than_minutes)
+
+
+@job("cards.expire")
+def expire_cards() -> Any:
+    report = expire(db.session, utcnow())
+    db.session.commit()
+    return report
+
+
+@job("idempotency.purge")
+def purge_idempotency() -> int:
+    removed = purge_expired(db.session, current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
+    db.session.commit()
+    return removed

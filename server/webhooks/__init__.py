@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints per merchant, events from a transactional outbox, deliveries and attempts."""
