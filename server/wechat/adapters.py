@@ -1,6 +1,6 @@
 """The app's WeChat adapters, built once per app from its config and shared by every request.
 
-Tests (or a future Pay v3 switch) install another gateway with ``set_payment_gateway``.
+The Pay gateway follows ``WECHAT_PAY_VERSION``; tests install another with ``set_payment_gateway``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,24 @@ _CLIENT = "kabao_wechat_client"
 
 PAY_NOTIFY_PATH = "/api/v1/wechat/pay/notify"
 REFUND_NOTIFY_PATH = "/api/v1/wechat/refund/notify"
+PAY_V3_NOTIFY_PATH = "/api/v1/wechat/pay/v3/notify"
+REFUND_V3_NOTIFY_PATH = "/api/v1/wechat/refund/v3/notify"
+
+
+def make_payment_gateway(settings: WeChatSettings) -> PaymentGateway:
+    """The gateway of the configured WeChat Pay version (``WECHAT_PAY_VERSION``)."""
+    if settings.pay_version == "v3":
+        from server.wechat.pay_v3 import WeChatPayV3Gateway
+
+        return WeChatPayV3Gateway(settings)
+    return WeChatPayV2Gateway(settings)
 
 
 def get_payment_gateway() -> PaymentGateway:
     gateway = current_app.extensions.get(_GATEWAY)
     if gateway is None:
         gateway = current_app.extensions.setdefault(
-            _GATEWAY, WeChatPayV2Gateway(WeChatSettings.from_config(current_app.config))
+            _GATEWAY, make_payment_gateway(WeChatSettings.from_config(current_app.config))
         )
     return gateway
 
@@ -43,9 +54,13 @@ def get_wechat_client() -> KabaoWeChatClient:
     return client
 
 
+def _v3() -> bool:
+    return (current_app.config.get("WECHAT_PAY_VERSION") or "v2") == "v3"
+
+
 def pay_notify_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + PAY_NOTIFY_PATH
+    return current_app.config["PUBLIC_BASE_URL"] + (PAY_V3_NOTIFY_PATH if _v3() else PAY_NOTIFY_PATH)
 
 
 def refund_notify_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + REFUND_NOTIFY_PATH
+    return current_app.config["PUBLIC_BASE_URL"] + (REFUND_V3_NOTIFY_PATH if _v3() else REFUND_NOTIFY_PATH)

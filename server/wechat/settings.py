@@ -38,6 +38,20 @@ class WeChatSettings:
     pay_cert_path: str | None = None
     pay_key_path: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    #: WeChat Pay API version: v2 (XML, API key) or v3 (JSON, RSA; wechatpayv3).
+    pay_version: str = "v2"
+    #: direct (one merchant account takes every payment) or partner (服务商: each merchant a sub-merchant).
+    pay_mode: str = "direct"
+    #: v3: the APIv3 key (32 bytes) that decrypts notify resources.
+    apiv3_key: str = field(default="", repr=False)
+    #: v3: the merchant API certificate's private key (PEM file) and the certificate's serial number.
+    mch_private_key_path: str | None = None
+    mch_cert_serial_no: str | None = None
+    #: v3: the WeChat Pay public key (PEM file) and its id (PUB_KEY_ID_…); without them, platform
+    #: certificates are downloaded (and cached in ``platform_cert_dir`` when set).
+    pay_public_key_path: str | None = None
+    pay_public_key_id: str | None = None
+    platform_cert_dir: str | None = None
 
     def __post_init__(self) -> None:
         # wechatpy joins base and endpoint by plain concatenation, so a missing '/' breaks every URL.
@@ -57,4 +71,12 @@ class WeChatSettings:
             pay_cert_path=_optional(config.get("WECHAT_PAY_CERT_PATH")),
             pay_key_path=_optional(config.get("WECHAT_PAY_KEY_PATH")),
             timeout=float(config.get("WECHAT_HTTP_TIMEOUT") or DEFAULT_TIMEOUT),
+            pay_version=str(config.get("WECHAT_PAY_VERSION") or "v2").strip().lower(),
+            pay_mode=str(config.get("WECHAT_PAY_MODE") or "direct").strip().lower(),
+            apiv3_key=str(config.get("WECHAT_PAY_APIV3_KEY") or ""),
+            mch_private_key_path=_optional(config.get("WECHAT_PAY_MCH_PRIVATE_KEY_PATH")),
+            mch_cert_serial_no=_optional(config.get("WECHAT_PAY_MCH_CERT_SERIAL_NO")),
+            pay_public_key_path=_optional(config.get("WECHAT_PAY_PUBLIC_KEY_PATH")),
+            pay_public_key_id=_optional(config.get("WECHAT_PAY_PUBLIC_KEY_ID")),
+            platform_cert_dir=_optional(config.get("WECHAT_PAY_PLATFORM_CERT_DIR")),
         )
