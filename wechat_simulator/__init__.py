@@ -93,6 +93,8 @@ def mount(app: Flask) -> None:
     if app.config.get("WECHAT_PAY_VERSION") == "v3":
         app.config.update(simulator_v3_config(pay_v3.keys, app.config))
         check_wechat_pay({**app.config, "WECHAT_SIMULATOR": False})
+        pay_v3.register_merchant(app.config["WECHAT_PAY_MCH_PRIVATE_KEY_PATH"],
+                                 app.config["WECHAT_PAY_MCH_CERT_SERIAL_NO"])
     app.extensions["wechat_simulator_v3"] = pay_v3  # tests sign forged notifies with its keys
     app.register_blueprint(blueprint, url_prefix=URL_PREFIX)
 

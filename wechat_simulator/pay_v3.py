@@ -158,6 +158,21 @@ class PayV3Simulator:
     def __init__(self, core: Any) -> None:
         self.core = core
         self.keys = V3Keys()
+        #: The merchant API certificate WeChat knows (public key, serial), registered by ``mount``;
+        #: until then the app's configured key is taken as the merchant's.
+        self.merchant: tuple[Any, str] | None = None
+
+    def register_merchant(self, private_key_path: str, serial_no: str) -> None:
+        """Remember the merchant's certificate, as WeChat does when it is uploaded to the merchant platform."""
+        path = Path(private_key_path)
+        self.merchant = (_merchant_public_key(str(path), path.stat().st_mtime), serial_no)
+
+    def _merchant_identity(self) -> tuple[Any, str]:
+        if self.merchant is not None:
+            return self.merchant
+        settings = self.settings
+        path = Path(settings.mch_private_key_path or "")
+        return _merchant_public_key(str(path), path.stat().st_mtime), settings.mch_cert_serial_no or ""
 
     @property
     def settings(self) -> WeChatSettings:
@@ -198,7 +213,11 @@ class PayV3Simulator:
             return _error(401, "SIGN_ERROR", "Authorization头缺失或格式错误")
         if params["mchid"] != settings.mch_id:
             return _error(401, "SIGN_ERROR", "商户号与签名不匹配")
-        if params["serial_no"] != (settings.mch_cert_serial_no or ""):
+        try:
+            public_key, serial_no = self._merchant_identity()
+        except OSError:
+            return _error(401, "SIGN_ERROR", "商户证书未配置")
+        if params["serial_no"] != serial_no:
             return _error(401, "SIGN_ERROR", "商户证书序列号有误")
         if not params["timestamp"].isdigit() or abs(time.time() - int(params["timestamp"])) > REQUEST_TOLERANCE_SECONDS:
             return _error(401, "SIGN_ERROR", "请求时间戳过期")
@@ -208,11 +227,9 @@ class PayV3Simulator:
         message = f"{request.method}\n{path}{'?' + query if query else ''}\n{params['timestamp']}\n" \
                   f"{params['nonce_str']}\n{body}\n"
         try:
-            key_path = settings.mch_private_key_path or ""
-            public_key = _merchant_public_key(key_path, Path(key_path).stat().st_mtime)
             public_key.verify(base64.b64decode(params["signature"]), message.encode("utf-8"),
                               padding.PKCS1v15(), hashes.SHA256())
-        except (OSError, ValueError, InvalidSignature):
+        except (ValueError, InvalidSignature):
             return _error(401, "SIGN_ERROR", "签名错误")
         if body:
             try:

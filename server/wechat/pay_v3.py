@@ -299,7 +299,8 @@ class WeChatPayV3Gateway(V3NotifyReplies, PaymentGateway):
         except Exception as exc:  # malformed JSON or resource: not WeChat's
             raise InvalidNotify("body is not a v3 notify") from exc
         if not isinstance(notify, dict) or not isinstance(notify.get("resource"), dict):
-            raise InvalidNotify("bad signature")
+            # wechatpayv3 answers None both for a bad signature and a resource the APIv3 key cannot open
+            raise InvalidNotify("signature or resource invalid")
         if not str(notify.get("event_type") or "").startswith(event_prefix):
             raise InvalidNotify("unexpected event_type")
         return notify
