@@ -151,6 +151,7 @@ def _submit(
             refund_fen=allocation.amount_fen,
             notify_url=refund_notify_url(),
             reason=reason,
+            sub_mchid=order.sub_mchid,
         )
     except PayConfigurationError as exc:
         logger.error("refund %s left pending: %s", allocation.out_refund_no, exc.reason)
@@ -192,8 +193,9 @@ def settle_accepted_refunds(
     A job, not a request: commits after each allocation and carries on past failures, which are
     logged. Returns the out_refund_no of those settled and of those that failed; refunds WeChat is
     still processing are left for the next run."""
-    numbers = session.scalars(
-        select(RefundAllocation.out_refund_no)
+    numbers = session.execute(
+        select(RefundAllocation.out_refund_no, PaymentOrder.sub_mchid)
+        .join(PaymentOrder, PaymentOrder.id == RefundAllocation.payment_order_id)
         .where(
             RefundAllocation.status == RefundStatus.PENDING,
             RefundAllocation.wechat_refund_id.is_not(None),
@@ -203,9 +205,9 @@ def settle_accepted_refunds(
     ).all()
     session.rollback()
     settled, errors = [], []
-    for out_refund_no in numbers:
+    for out_refund_no, sub_mchid in numbers:
         try:
-            notice = gateway.query_refund(out_refund_no)
+            notice = gateway.query_refund(out_refund_no, sub_mchid=sub_mchid)
             finished = notice.refund_status != REFUND_PROCESSING
             if finished and settle_refund(session, notice)[0] == NotifyOutcome.SETTLED:
                 settled.append(out_refund_no)
@@ -239,6 +241,8 @@ def settle_refund(session: Session, notice: RefundNotice) -> tuple[NotifyOutcome
         raise RefundRejected("out_trade_no does not match the refund", allocation)
     if notice.refund_fee != allocation.amount_fen:
         raise RefundRejected("refund_fee differs from the refund amount", allocation)
+    if (notice.sub_mchid or None) != order.sub_mchid:
+        raise RefundRejected("sub_mchid is not the order's merchant's", allocation)
     if allocation.status != RefundStatus.PENDING:
         return NotifyOutcome.DUPLICATE, allocation
     if not notice.succeeded:

@@ -154,8 +154,8 @@ class _StillProcessing:
     def __getattr__(self, name):
         return getattr(self._gateway, name)
 
-    def query_refund(self, out_refund_no):
-        notice = self._gateway.query_refund(out_refund_no)
+    def query_refund(self, out_refund_no, **kwargs):
+        notice = self._gateway.query_refund(out_refund_no, **kwargs)
         return dataclasses.replace(notice, refund_status="PROCESSING", success_time=None)
 
 
