@@ -1,9 +1,10 @@
 """Payment gateway: the one door to WeChat Pay for orders, notifies, queries, closes and refunds.
 
-Callers depend on ``PaymentGateway`` only, so a Pay v3 implementation (wechatpayv3) can replace
-``WeChatPayV2Gateway`` without touching them. The v2 gateway runs on ``wechatpy.pay.WeChatPay`` with
-MD5 signatures (wechatpy's own notify check only knows MD5) and checks every signature it receives
-in constant time.
+Callers depend on ``PaymentGateway`` only; ``WECHAT_PAY_VERSION`` picks ``WeChatPayV2Gateway`` (here)
+or ``WeChatPayV3Gateway`` (``pay_v3``, wechatpayv3). The v2 gateway runs on ``wechatpy.pay.WeChatPay``
+with MD5 signatures (wechatpy's own notify check only knows MD5) and checks every signature it
+receives in constant time; in partner mode it keeps one wechatpy client per sub-merchant
+(``sub_mch_id``).
 """
 
 from __future__ import annotations

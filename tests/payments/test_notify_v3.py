@@ -206,3 +206,20 @@ def test_query_close_and_refund_go_to_the_simulator_signed(live, seller):
         get_payment_gateway().query_order(out_trade_no)
     assert refused.value.err_code == "SIGN_ERROR"
     assert json.loads(live.app.extensions["kabao_redis"].get(f"wxsim:order:{out_trade_no}"))["trade_state"] == "CLOSED"
+
+
+def test_the_simulator_refuses_unsigned_and_forged_requests(live):
+    """What WeChat does with a request that wechatpayv3 did not sign with the merchant key."""
+    url = live.sim_url("/pay/v3/pay/transactions/jsapi")
+    body = json.dumps({"appid": live.settings.appid, "mchid": live.settings.mch_id, "description": "x",
+                       "out_trade_no": "T1234567890", "notify_url": live.url(live.notify_path),
+                       "amount": {"total": 1}, "payer": {"openid": "oTest"}})
+    unsigned = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "SIGN_ERROR")
+    stamp = str(int(time.time()))
+    forged = V3Keys().sign(f"POST\n/v3/pay/transactions/jsapi\n{stamp}\nnonce\n{body}\n")
+    authorization = (f'WECHATPAY2-SHA256-RSA2048 mchid="{live.settings.mch_id}",nonce_str="nonce",'
+                     f'signature="{forged}",timestamp="{stamp}",serial_no="{live.settings.mch_cert_serial_no}"')
+    refused = requests.post(url, data=body, timeout=10,
+                            headers={"Content-Type": "application/json", "Authorization": authorization})
+    assert (refused.status_code, refused.json()) == (401, {"code": "SIGN_ERROR", "message": "签名错误"})
