@@ -2,10 +2,10 @@
 
 v2 callbacks always answer HTTP 200 — SUCCESS when processed (repeats included), FAIL with a
 reason otherwise; v3 callbacks answer 204, or 400 ``{"code": "FAIL", "message": …}``. A notify
-reaching the endpoint of the version that is not configured is refused. The request boundary
-commits in every case. A refused or failed settlement is rolled back
-here first, so only its PaymentNotifyLog row is committed: nothing is credited, yet the audit
-trail keeps every notify. Bodies are never logged (they carry the signature and personal data).
+reaching the endpoint of the version that is not configured is refused. A refused or failed
+settlement is rolled back here first, so only its PaymentNotifyLog row is committed (by the request
+boundary, or here for a 4xx answer, which the boundary rolls back): nothing is credited, yet the
+audit trail keeps every notify. Bodies are never logged (they carry the signature and personal data).
 """
 
 from __future__ import annotations
