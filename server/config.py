@@ -46,6 +46,16 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "WECHAT_PAY_CERT_PATH": env.get("WECHAT_PAY_CERT_PATH"),
         "WECHAT_PAY_KEY_PATH": env.get("WECHAT_PAY_KEY_PATH"),
         "WECHAT_HTTP_TIMEOUT": float(env.get("WECHAT_HTTP_TIMEOUT", "10")),
+        #: WeChat Pay API v2 or v3, and direct or partner (服务商) mode (README "WeChat").
+        "WECHAT_PAY_VERSION": env.get("WECHAT_PAY_VERSION", "v2").strip().lower(),
+        "WECHAT_PAY_MODE": env.get("WECHAT_PAY_MODE", "direct").strip().lower(),
+        "WECHAT_PAY_APIV3_KEY": env.get("WECHAT_PAY_APIV3_KEY"),
+        "WECHAT_PAY_MCH_PRIVATE_KEY_PATH": env.get("WECHAT_PAY_MCH_PRIVATE_KEY_PATH"),
+        "WECHAT_PAY_MCH_CERT_SERIAL_NO": env.get("WECHAT_PAY_MCH_CERT_SERIAL_NO"),
+        "WECHAT_PAY_PUBLIC_KEY_PATH": env.get("WECHAT_PAY_PUBLIC_KEY_PATH"),
+        "WECHAT_PAY_PUBLIC_KEY_ID": env.get("WECHAT_PAY_PUBLIC_KEY_ID"),
+        #: v3 without a public key: where downloaded platform certificates are cached (optional).
+        "WECHAT_PAY_PLATFORM_CERT_DIR": env.get("WECHAT_PAY_PLATFORM_CERT_DIR"),
         #: Subscribe-message template ids (empty: the message is recorded as failed, never sent).
         "WECHAT_TEMPLATE_REDEMPTION": env.get("WECHAT_TEMPLATE_REDEMPTION", ""),
         "WECHAT_TEMPLATE_TOP_UP": env.get("WECHAT_TEMPLATE_TOP_UP", ""),
@@ -85,7 +95,37 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     _check_production(config)
+    check_wechat_pay(config)
     return config
+
+
+def check_wechat_pay(config: Mapping[str, Any]) -> None:
+    """Refuse to start with an unknown Pay version or mode, or a half-configured v3.
+
+    With ``WECHAT_SIMULATOR`` the simulator fills in whatever v3 setting is left empty when it is
+    mounted (and checks the rest), so only contradictions are refused then.
+    """
+    version, mode = config.get("WECHAT_PAY_VERSION") or "v2", config.get("WECHAT_PAY_MODE") or "direct"
+    if version not in ("v2", "v3"):
+        raise RuntimeError(f"WECHAT_PAY_VERSION must be v2 or v3, not {version!r}")
+    if mode not in ("direct", "partner"):
+        raise RuntimeError(f"WECHAT_PAY_MODE must be direct or partner, not {mode!r}")
+    if version != "v3":
+        return
+    if bool(config.get("WECHAT_PAY_PUBLIC_KEY_PATH")) != bool(config.get("WECHAT_PAY_PUBLIC_KEY_ID")):
+        raise RuntimeError("WECHAT_PAY_PUBLIC_KEY_PATH and WECHAT_PAY_PUBLIC_KEY_ID must be set together")
+    key = config.get("WECHAT_PAY_APIV3_KEY")
+    if key and len(str(key).encode("utf-8")) != 32:
+        raise RuntimeError("WECHAT_PAY_APIV3_KEY must be 32 bytes")
+    if config.get("WECHAT_SIMULATOR"):
+        return
+    missing = [name for name in ("WECHAT_PAY_APIV3_KEY", "WECHAT_PAY_MCH_PRIVATE_KEY_PATH",
+                                 "WECHAT_PAY_MCH_CERT_SERIAL_NO") if not config.get(name)]
+    if missing:
+        raise RuntimeError("WECHAT_PAY_VERSION=v3 needs " + ", ".join(missing))
+    for name in ("WECHAT_PAY_MCH_PRIVATE_KEY_PATH", "WECHAT_PAY_PUBLIC_KEY_PATH"):
+        if config.get(name) and not Path(str(config[name])).is_file():
+            raise RuntimeError(f"{name} does not point to a file: {config[name]}")
 
 
 def _engine_options(uri: str) -> dict[str, Any]:

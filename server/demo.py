@@ -40,6 +40,9 @@ STAFF = [
 STORES = [("人民广场店", "310101", "上海市黄浦区南京东路 1 号"), ("徐家汇店", "310104", "上海市徐汇区漕溪北路 2 号")]
 
 
+DEMO_SUB_MCHID = "1900000301"
+
+
 def load_demo(
     session: Session,
     config: Mapping[str, Any] | None = None,
@@ -63,6 +66,8 @@ def load_demo(
             legal_person="张三",
             contact_phone="13800000000",
             status=MerchantStatus.APPROVED,
+            #: Its sub-merchant id under a service provider, so WECHAT_PAY_MODE=partner works in the demo too.
+            wechat_sub_mchid=DEMO_SUB_MCHID,
         )
         session.add(merchant)
         session.flush()

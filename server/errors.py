@@ -192,3 +192,10 @@ class StoreNotAllowed(BusinessRuleError):
 class ReversalWindowClosed(BusinessRuleError):
     code = "REVERSAL_WINDOW_CLOSED"
     message = "已超过可冲正的时限"
+
+
+class PaymentNotConfigured(BusinessRuleError):
+    """Partner mode: the merchant has no WeChat Pay sub-merchant id yet, so it cannot take payments."""
+
+    code = "PAYMENT_NOT_CONFIGURED"
+    message = "该商户尚未开通微信支付收款，暂时无法购买或充值"

@@ -22,6 +22,7 @@ from server.timeutil import SHANGHAI
 from server.wechat.settings import WeChatSettings
 from wechat_simulator import identities
 from wechat_simulator.delivery import DEFAULT_NOTIFY_DELAYS, deliver_in_background
+from wechat_simulator.pay_v3 import PayV3Simulator
 from wechat_simulator.signing import SIGN_TYPES, encrypt_req_info, parse_xml, sign, signed_xml, to_xml
 from wechat_simulator.store import SimStore
 
@@ -104,8 +105,9 @@ def create_simulator_blueprint(
         ("/pay/sheet/<out_trade_no>", "sheet", simulator.sheet, ["GET"]),
         ("/pay/_notifies/<ref>", "notifies", simulator.notifies, ["GET"]),
     ]
-    for rule, endpoint, view, methods in routes:
+    for rule, endpoint, view, methods in [*routes, *simulator.v3.routes()]:
         bp.add_url_rule(rule, endpoint, view, methods=methods)
+    bp.pay_v3 = simulator.v3  # type: ignore[attr-defined] - mount() reads its keys
     return bp
 
 
@@ -154,6 +156,8 @@ class _Simulator:
         self._settings_getter = settings_getter
         self._redis_getter = redis_getter
         self._notify_delays = notify_delays
+        #: WeChat Pay API v3, with its own key pair generated now (see ``pay_v3``).
+        self.v3 = PayV3Simulator(self)
 
     @property
     def settings(self) -> WeChatSettings:
@@ -279,6 +283,7 @@ class _Simulator:
             "mch_id": settings.mch_id,
             "nonce_str": secrets.token_hex(16),
             "result_code": "SUCCESS",
+            "sub_mch_id": req.fields.get("sub_mch_id", ""),
             **fields,
         }
         return _xml_response(signed_xml(answer, settings.pay_key, req.sign_type))
@@ -316,7 +321,16 @@ class _Simulator:
             "prepay_id": "wx" + _now().strftime(WECHAT_TIME) + secrets.token_hex(10),
             "trade_state": "NOTPAY",
             "refunded_fee": 0,
+            "sub_mchid": fields.get("sub_mch_id", ""),
         }
+
+        result = self.place_order(new_order)
+        if isinstance(result, _Refusal):
+            return self._refused(req, result)
+        return self._pay_answer(req, {"prepay_id": result["prepay_id"], "trade_type": result["trade_type"]})
+
+    def place_order(self, new_order: dict[str, Any]) -> dict[str, Any] | _Refusal:
+        """Record a new order, or give back the same one asked for again (both API versions)."""
 
         def create(current: dict[str, dict[str, Any] | None]) -> tuple[dict[str, Any], Any]:
             order = current["order"]
@@ -326,14 +340,11 @@ class _Simulator:
                 return {}, _Refusal("ORDERPAID", "该订单已支付")
             if order["trade_state"] == "CLOSED":
                 return {}, _Refusal("ORDERCLOSED", "该订单已关闭")
-            if any(order[key] != new_order[key] for key in ("total_fee", "openid", "body")):
+            if any(order.get(key) != new_order.get(key) for key in ("total_fee", "openid", "body", "sub_mchid")):
                 return {}, _Refusal("INVALID_REQUEST", "201 商户订单号重复")
             return {}, order
 
-        result = self.store.update({"order": ("order", out_trade_no)}, create)
-        if isinstance(result, _Refusal):
-            return self._refused(req, result)
-        return self._pay_answer(req, {"prepay_id": result["prepay_id"], "trade_type": result["trade_type"]})
+        return self.store.update({"order": ("order", new_order["out_trade_no"])}, create)
 
     def _find_order(self, fields: Mapping[str, str]) -> dict[str, Any] | None:
         store = self.store
@@ -343,6 +354,8 @@ class _Simulator:
         order = store.get("order", out_trade_no) if out_trade_no else None
         if order and fields.get("transaction_id") and order.get("transaction_id") != fields["transaction_id"]:
             return None
+        if order and (order.get("sub_mchid") or "") != fields.get("sub_mch_id", ""):
+            return None  # another sub-merchant's order (partner mode) does not exist for this one
         return order
 
     def orderquery(self) -> Response:
@@ -376,6 +389,12 @@ class _Simulator:
         if not out_trade_no:
             return _pay_fail("缺少参数out_trade_no")
 
+        refusal = self.close_order(out_trade_no)
+        if refusal:
+            return self._refused(req, refusal)
+        return self._pay_answer(req, {})
+
+    def close_order(self, out_trade_no: str) -> _Refusal | None:
         def close(current: dict[str, dict[str, Any] | None]) -> tuple[dict[str, Any], Any]:
             order = current["order"]
             if order is None:
@@ -386,10 +405,7 @@ class _Simulator:
                 return {}, _Refusal("ORDERCLOSED", "订单已关闭，无需继续关闭")
             return {"order": {**order, "trade_state": "CLOSED"}}, None
 
-        refusal = self.store.update({"order": ("order", out_trade_no)}, close)
-        if refusal:
-            return self._refused(req, refusal)
-        return self._pay_answer(req, {})
+        return self.store.update({"order": ("order", out_trade_no)}, close)
 
     def refund(self) -> Response:
         req = self._pay_request()
@@ -407,8 +423,28 @@ class _Simulator:
         order = self._find_order(fields)
         if order is None:
             return self._pay_error(req, "ORDERNOTEXIST", "订单不存在")
-        out_refund_no = fields["out_refund_no"]
-        total_fee, refund_fee = int(fields["total_fee"]), int(fields["refund_fee"])
+        result = self.apply_refund(order, fields["out_refund_no"], int(fields["total_fee"]),
+                                   int(fields["refund_fee"]), fields.get("notify_url", ""))
+        if isinstance(result, _Refusal):
+            return self._refused(req, result)
+        refund = result
+        return self._pay_answer(
+            req,
+            {
+                "out_refund_no": refund["out_refund_no"],
+                "refund_id": refund["refund_id"],
+                "out_trade_no": order["out_trade_no"],
+                "transaction_id": order.get("transaction_id", ""),
+                "refund_fee": refund["refund_fee"],
+                "total_fee": refund["total_fee"],
+                "cash_fee": order["total_fee"],
+                "refund_channel": "",
+            },
+        )
+
+    def apply_refund(self, order: Mapping[str, Any], out_refund_no: str, total_fee: int, refund_fee: int,
+                     notify_url: str) -> dict[str, Any] | _Refusal:
+        """Accept a refund once (the same out_refund_no again answers the same refund) and notify it."""
         refund_id = self.store.reserve_id(
             "refundid", lambda: "50" + _now().strftime("%Y%m%d") + _random_digits(20), out_refund_no
         )
@@ -418,8 +454,9 @@ class _Simulator:
             "out_trade_no": order["out_trade_no"],
             "refund_fee": refund_fee,
             "total_fee": total_fee,
-            "notify_url": fields.get("notify_url", ""),
+            "notify_url": notify_url,
             "refund_status": "PROCESSING",
+            "created_at": _now().isoformat(timespec="seconds"),
         }
 
         def apply(current: dict[str, dict[str, Any] | None]) -> tuple[dict[str, Any], Any]:
@@ -447,23 +484,11 @@ class _Simulator:
             {"order": ("order", order["out_trade_no"]), "refund": ("refund", out_refund_no)}, apply
         )
         if isinstance(result, _Refusal):
-            return self._refused(req, result)
+            return result
         refund, created = result
         if created and refund["notify_url"]:
             self._send_refund_notify(order, refund)
-        return self._pay_answer(
-            req,
-            {
-                "out_refund_no": refund["out_refund_no"],
-                "refund_id": refund["refund_id"],
-                "out_trade_no": order["out_trade_no"],
-                "transaction_id": order.get("transaction_id", ""),
-                "refund_fee": refund["refund_fee"],
-                "total_fee": refund["total_fee"],
-                "cash_fee": order["total_fee"],
-                "refund_channel": "",
-            },
-        )
+        return refund
 
     def refundquery(self) -> Response:
         """One refund by out_refund_no (the only way Kabao asks), in WeChat's numbered-field form."""
@@ -561,6 +586,9 @@ class _Simulator:
         return jsonify(items=self.store.entries("notifies", ref))
 
     def _send_payment_notify(self, order: Mapping[str, Any]) -> None:
+        if order.get("api") == "v3":
+            self.v3.send_payment_notify(order)
+            return
         settings = self.settings
         fields = {
             "return_code": "SUCCESS",
@@ -576,6 +604,7 @@ class _Simulator:
             "fee_type": "CNY",
             "out_trade_no": order["out_trade_no"],
             "attach": order["attach"],
+            "sub_mch_id": order.get("sub_mchid", ""),
             **_paid_fields(order),
         }
         body = signed_xml(fields, settings.pay_key, order["sign_type"])
@@ -586,6 +615,9 @@ class _Simulator:
         success_time = _now().strftime("%Y-%m-%d %H:%M:%S")
         settled = {**refund, "refund_status": "SUCCESS", "success_time": success_time}
         store.put("refund", refund["out_refund_no"], settled)
+        if order.get("api") == "v3":
+            self.v3.send_refund_notify(order, settled)
+            return
         inner = {
             "transaction_id": order.get("transaction_id", ""),
             "out_trade_no": order["out_trade_no"],
@@ -604,15 +636,18 @@ class _Simulator:
             "return_code": "SUCCESS",
             "appid": settings.appid,
             "mch_id": settings.mch_id,
+            "sub_mch_id": order.get("sub_mchid", ""),
             "nonce_str": secrets.token_hex(16),
             "req_info": encrypt_req_info(inner, settings.pay_key),
         }
         self._deliver(refund["out_refund_no"], refund["notify_url"], to_xml(outer))
 
-    def _deliver(self, ref: str, url: str, body: str) -> None:
+    def _deliver(self, ref: str, url: str, body: str, sign: Callable[[str], dict[str, str]] | None = None) -> None:
+        """Deliver a notify with retries; ``sign`` gives fresh v3 signature headers for each attempt."""
         store = self.store
         deliver_in_background(
-            url, body, delays=self._notify_delays, record=lambda entry: store.append("notifies", ref, entry)
+            url, body, delays=self._notify_delays, record=lambda entry: store.append("notifies", ref, entry),
+            sign=sign,
         )
 
 

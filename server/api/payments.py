@@ -1,9 +1,11 @@
 """WeChat Pay callbacks (payment and refund notify) and the consumer's view of an order.
 
-The callbacks always answer HTTP 200 — SUCCESS when processed (repeats included), FAIL with a
-reason otherwise — so the request boundary commits. A refused or failed settlement is rolled back
-here first, so only its PaymentNotifyLog row is committed: nothing is credited, yet the audit
-trail keeps every notify. Bodies are never logged (they carry the signature and personal data).
+v2 callbacks always answer HTTP 200 — SUCCESS when processed (repeats included), FAIL with a
+reason otherwise; v3 callbacks answer 204, or 400 ``{"code": "FAIL", "message": …}``. A notify
+reaching the endpoint of the version that is not configured is refused. A refused or failed
+settlement is rolled back here first, so only its PaymentNotifyLog row is committed (by the request
+boundary, or here for a 4xx answer, which the boundary rolls back): nothing is credited, yet the
+audit trail keeps every notify. Bodies are never logged (they carry the signature and personal data).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from server.schemas import Blueprint
 from server.timeutil import iso
 from server.wechat import InvalidNotify, PaymentGateway
 from server.wechat.adapters import get_payment_gateway
+from server.wechat.pay import V2NotifyReplies, V3NotifyReplies
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +40,36 @@ _REFERENCE_SCAN_BYTES = 64 * 1024
 
 @callbacks.route("/pay/notify", methods=["POST"])
 def pay_notify() -> Response:
-    """WeChat Pay's payment notify: verify, settle once, answer SUCCESS/FAIL XML."""
+    """WeChat Pay v2's payment notify: verify, settle once, answer SUCCESS/FAIL XML."""
+    return _payment_notify("v2")
+
+
+@callbacks.route("/pay/v3/notify", methods=["POST"])
+def pay_v3_notify() -> Response:
+    """WeChat Pay v3's payment notify: 204 once processed, 4xx ``{"code": "FAIL"}`` when refused."""
+    return _payment_notify("v3")
+
+
+@callbacks.route("/refund/notify", methods=["POST"])
+def refund_notify() -> Response:
+    """WeChat Pay v2's refund notify (encrypted req_info): settle the refund allocation once."""
+    return _refund_notify("v2")
+
+
+@callbacks.route("/refund/v3/notify", methods=["POST"])
+def refund_v3_notify() -> Response:
+    """WeChat Pay v3's refund notify (AES-256-GCM resource): settle the refund allocation once."""
+    return _refund_notify("v3")
+
+
+def _payment_notify(version: str) -> Response:
     gateway = get_payment_gateway()
-    receipt = _Receipt(gateway, NotifyKind.PAY, reference=_claimed_out_trade_no(request.get_data()))
+    body = request.get_data()
+    receipt = _Receipt(gateway, NotifyKind.PAY, version,
+                       reference=_claimed_out_trade_no(body) if version == "v2" else None)
     try:
-        notice = gateway.parse_payment_notify(request.get_data(), request.headers)
+        receipt.check_version()
+        notice = gateway.parse_payment_notify(body, request.headers)
         receipt.reference = notice.out_trade_no
         receipt.detail = {"transaction_id": notice.transaction_id, "total_fee": notice.total_fee,
                           "result_code": notice.result_code}
@@ -53,12 +81,11 @@ def pay_notify() -> Response:
     return receipt.processed(settlement.outcome, settlement.order.merchant_id)
 
 
-@callbacks.route("/refund/notify", methods=["POST"])
-def refund_notify() -> Response:
-    """WeChat Pay's refund notify (encrypted req_info): settle the refund allocation once."""
+def _refund_notify(version: str) -> Response:
     gateway = get_payment_gateway()
-    receipt = _Receipt(gateway, NotifyKind.REFUND)
+    receipt = _Receipt(gateway, NotifyKind.REFUND, version)
     try:
+        receipt.check_version()
         notice = gateway.parse_refund_notify(request.get_data(), request.headers)
         receipt.reference = notice.out_refund_no
         receipt.detail = {"out_trade_no": notice.out_trade_no, "refund_id": notice.refund_id,
@@ -74,29 +101,36 @@ def refund_notify() -> Response:
 class _Receipt:
     """Answers one notify and logs it (outcome, reason, reference; never the body or a secret)."""
 
-    def __init__(self, gateway: PaymentGateway, kind: NotifyKind, reference: str | None = None) -> None:
+    def __init__(self, gateway: PaymentGateway, kind: NotifyKind, version: str, reference: str | None = None) -> None:
         self.gateway = gateway
+        self.version = version
+        #: Answers in the endpoint's protocol, even when the configured gateway speaks the other one.
+        self.replies: Any = gateway if gateway.version == version else _REPLIES[version]
         self.kind = kind
         self.reference = reference
         self.detail: dict[str, Any] = {}
 
+    def check_version(self) -> None:
+        if self.gateway.version != self.version:
+            raise InvalidNotify(f"WeChat Pay {self.version} is not configured")
+
     def processed(self, outcome: NotifyOutcome, merchant_id: int) -> Response:
         self._log(outcome, merchant_id)
-        return self._reply(self.gateway.reply_success())
+        return self._reply(self.replies.reply_success(), self.replies.reply_success_status)
 
     def refused(self, reason: str, record: Any | None) -> Response:
         db.session.rollback()  # whatever the settlement wrote goes; only the log row is committed
         logger.warning("%s notify %s rejected: %s", self.kind, self.reference, reason)
         self.detail["reason"] = reason
         self._log(NotifyOutcome.REJECTED, record.merchant_id if record is not None else None)
-        return self._reply(self.gateway.reply_fail(reason))
+        return self._reply(self.replies.reply_fail(reason), self.replies.reply_fail_status)
 
     def failed(self, exc: Exception) -> Response:
         db.session.rollback()
         logger.exception("%s notify %s could not be settled", self.kind, self.reference)
         self.detail["reason"] = type(exc).__name__
         self._log(NotifyOutcome.ERROR, None)
-        return self._reply(self.gateway.reply_fail("系统繁忙，请稍后重试"))
+        return self._reply(self.replies.reply_fail("系统繁忙，请稍后重试"), self.replies.reply_fail_status)
 
     def _log(self, outcome: NotifyOutcome, merchant_id: int | None) -> None:
         db.session.add(PaymentNotifyLog(
@@ -107,8 +141,13 @@ class _Receipt:
             detail={key: value for key, value in self.detail.items() if value is not None},
         ))
 
-    def _reply(self, body: str) -> Response:
-        return Response(body, status=200, mimetype=self.gateway.reply_mimetype)
+    def _reply(self, body: str, status: int) -> Response:
+        if status >= 400:  # the boundary rolls back 4xx answers: keep the log row (all that is left) now
+            db.session.commit()
+        return Response(body or None, status=status, mimetype=self.replies.reply_mimetype)
+
+
+_REPLIES = {"v2": V2NotifyReplies(), "v3": V3NotifyReplies()}
 
 
 def _claimed_out_trade_no(body: bytes) -> str | None:

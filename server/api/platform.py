@@ -8,8 +8,9 @@ from server.api.products import product_to_dict
 from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
 from server.db import db
 from server.extensions import get_redis
+from server.merchants import wechat_pay
 from server.merchants.models import Merchant
-from server.merchants.schemas import LoginSchema
+from server.merchants.schemas import LoginSchema, WeChatPaySchema
 from server.merchants.serializers import merchant_to_dict
 from server.merchants.services import list_documents
 from server.pagination import paginate
@@ -49,6 +50,15 @@ def merchants(args):
 def review_merchant(body, merchant_id: int):
     merchant = services.review_merchant(db.session, current_principal().id, merchant_id, body["decision"],
                                         body["comment"])
+    return jsonify(merchant_to_dict(merchant))
+
+
+@blueprint.route("/merchants/<int:merchant_id>/wechat-pay", methods=["PUT"])
+@admin_only
+@blueprint.arguments(WeChatPaySchema)
+def merchant_wechat_pay(body, merchant_id: int):
+    """Partner mode (服务商): the merchant's WeChat Pay sub-merchant id, where its payments go."""
+    merchant = wechat_pay.set_sub_mchid(db.session, current_principal().id, merchant_id, body["sub_mchid"])
     return jsonify(merchant_to_dict(merchant))
 
 

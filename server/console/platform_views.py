@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import ADMIN, platform_login_required
 from server.console.forms import load_form
 from server.db import db
+from server.merchants import wechat_pay
 from server.merchants.models import Merchant, MerchantStatus
 from server.merchants.services import list_documents
 from server.pagination import paginate
@@ -76,7 +77,8 @@ def merchants() -> str:
                     cursor=request.args.get("cursor"), serialize=lambda merchant: merchant)
     documents = {merchant.id: list_documents(db.session, merchant.id) for merchant in page["items"]}
     return render_template("platform/merchants.html", page=page, status=status, documents=documents,
-                           statuses=list(MerchantStatus), reviewable=platform.REVIEWABLE)
+                           statuses=list(MerchantStatus), reviewable=platform.REVIEWABLE,
+                           shared_account=_shared_pay_account())
 
 
 @blueprint.post("/merchants/<int:merchant_id>/review")
@@ -87,6 +89,14 @@ def review_merchant(merchant_id: int) -> Response:
     merchant = platform.review_merchant(db.session, g.principal.id, merchant_id, form["decision"], form["comment"])
     flash(f"商户「{merchant.name}」{'已通过审核' if form['decision'] == 'approve' else '已驳回'}")
     return redirect(url_for(".merchants"), code=303)
+
+
+def _shared_pay_account() -> int | None:
+    """Direct WeChat Pay mode with more than one approved merchant: how many share the one account."""
+    if (current_app.config.get("WECHAT_PAY_MODE") or "direct") != "direct":
+        return None
+    count = wechat_pay.approved_merchant_count(db.session)
+    return count if count > 1 else None
 
 
 @blueprint.get("/documents/<int:document_id>")

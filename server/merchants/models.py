@@ -52,6 +52,9 @@ class Merchant(CreatedAt, db.Model):
     reviewed_at: Mapped[datetime | None]
     #: Platform admin who decided.
     reviewed_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("platform_admins.id"))
+    #: WeChat Pay partner mode: the merchant's sub-merchant id (子商户号) under the platform's
+    #: service-provider account, set by the platform; payments go straight to it.
+    wechat_sub_mchid: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 class DocumentKind(StrEnum):

@@ -58,3 +58,10 @@ class StaffSchema(Schema):
 
 class DocumentFormSchema(Schema):
     kind = fields.Enum(DocumentKind, by_value=True, required=True)
+
+
+class WeChatPaySchema(Schema):
+    """PUT /platform/merchants/{id}/wechat-pay: the sub-merchant id WeChat Pay gave the merchant."""
+
+    sub_mchid = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{8,32}$",
+                                                                      error="子商户号应为 8–32 位数字"))

@@ -22,6 +22,7 @@ def merchant_to_dict(merchant: Merchant, documents: list[MerchantDocument] | Non
         "review_comment": merchant.review_comment,
         "reviewed_at": iso(merchant.reviewed_at),
         "created_at": iso(merchant.created_at),
+        "wechat_pay": {"sub_mchid": merchant.wechat_sub_mchid},
     }
     if documents is not None:
         data["documents"] = [document_to_dict(d) for d in documents]

@@ -80,6 +80,8 @@ class PaymentOrder(CreatedAt, db.Model):
     client_ip: Mapped[str] = mapped_column(String(45), default="127.0.0.1")
     #: Idempotency key of the request that created it (per consumer).
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    #: Partner mode: the sub-merchant the order was placed for (its queries, refunds and notifies name it).
+    sub_mchid: Mapped[str | None] = mapped_column(String(32))
 
 
 class RefundStatus(StrEnum):

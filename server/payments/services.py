@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from server.consumers.models import Consumer
 from server.db import utcnow
 from server.errors import NotFound
+from server.merchants.wechat_pay import payment_sub_mchid
 from server.payments import effects
 from server.payments.models import ORDER_LIFECYCLE, NotifyOutcome, OrderPurpose, OrderStatus, PaymentOrder
 from server.wechat import OrderAlreadyPaid, OrderNotExist, PaymentGateway, PaymentNotice, new_out_trade_no
@@ -77,8 +78,10 @@ def create_order(
     """Record the order, then place it with WeChat; returns it with the ``wx.requestPayment`` params.
 
     The row is flushed before WeChat is called, so a WeChat failure (raised as a 502) rolls back
-    cleanly and never leaves a paid order we do not know about.
+    cleanly and never leaves a paid order we do not know about. In partner mode the order goes to
+    the merchant's sub-merchant (422 PAYMENT_NOT_CONFIGURED without one).
     """
+    sub_mchid = payment_sub_mchid(session, merchant_id, partner=gateway.partner)
     order = PaymentOrder(
         merchant_id=merchant_id,
         consumer_id=consumer.id,
@@ -91,6 +94,7 @@ def create_order(
         expires_at=utcnow() + ORDER_LIFETIME,
         client_ip=client_ip,
         idempotency_key=idempotency_key,
+        sub_mchid=sub_mchid,
     )
     session.add(order)
     session.flush()
@@ -103,6 +107,7 @@ def create_order(
         notify_url=gateway.pay_notify_url,
         attach=str(order.id),
         expire_at=order.expires_at,
+        sub_mchid=sub_mchid,
     )
     session.flush()
     return order, gateway.pay_params(order.prepay_id)
@@ -127,6 +132,8 @@ def settle_payment(
         raise PaymentRejected("total_fee differs from the order amount", order)
     if notice.attach and notice.attach != str(order.id):
         raise PaymentRejected("attach does not name this order", order)
+    if (notice.sub_mchid or None) != order.sub_mchid:
+        raise PaymentRejected("sub_mchid is not the order's merchant's", order)
     if not notice.paid:
         raise PaymentRejected(f"result_code is {notice.result_code}", order)
     if order.transaction_id is not None:
@@ -184,8 +191,9 @@ def reconcile_order(
 
     Paid orders go through ``settle_payment``, like a notify.
     """
+    sub_mchid = session.scalar(select(PaymentOrder.sub_mchid).where(PaymentOrder.out_trade_no == out_trade_no))
     try:
-        result = gateway.query_order(out_trade_no)
+        result = gateway.query_order(out_trade_no, sub_mchid=sub_mchid)
     except OrderNotExist:
         result = None  # WeChat never saw it: nothing can have been paid
     if result is not None and result.paid:
@@ -198,9 +206,9 @@ def reconcile_order(
         return ReconcileOutcome.PENDING
     if result is not None:
         try:
-            gateway.close_order(out_trade_no)
+            gateway.close_order(out_trade_no, sub_mchid=sub_mchid)
         except OrderAlreadyPaid:  # paid at the last moment: settle instead
-            settle_payment(session, gateway, config, gateway.query_order(out_trade_no).to_notice(),
+            settle_payment(session, gateway, config, gateway.query_order(out_trade_no, sub_mchid=sub_mchid).to_notice(),
                            source="reconcile")
             return ReconcileOutcome.SETTLED
     return _close(session, out_trade_no)

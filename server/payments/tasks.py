@@ -62,11 +62,11 @@ def reconcile_payments(
         report.orders[outcome].append(out_trade_no)
     report.refunds_resubmitted = resubmit_pending_refunds(session, gateway, created_before=cutoff)
     session.commit()
-    numbers = accepted_refunds_to_settle(session, created_before=cutoff)
+    refunds = accepted_refunds_to_settle(session, created_before=cutoff)
     session.rollback()
-    for out_refund_no in numbers:
+    for out_refund_no, sub_mchid in refunds:
         try:
-            if settle_accepted_refund(session, gateway, out_refund_no):
+            if settle_accepted_refund(session, gateway, out_refund_no, sub_mchid):
                 report.refunds_settled.append(out_refund_no)
                 logger.info("refund %s settled via reconcile", out_refund_no)
             session.commit()

@@ -152,6 +152,7 @@ def _submit(
             refund_fen=allocation.amount_fen,
             notify_url=gateway.refund_notify_url,
             reason=reason,
+            sub_mchid=order.sub_mchid,
         )
     except PayConfigurationError as exc:
         logger.error("refund %s left pending: %s", allocation.out_refund_no, exc.reason)
@@ -185,25 +186,28 @@ def resubmit_pending_refunds(session: Session, gateway: PaymentGateway, *, creat
     return len(rows)
 
 
-def accepted_refunds_to_settle(session: Session, *, created_before: datetime) -> list[str]:
-    """Allocations WeChat accepted before ``created_before`` whose notify never came (out_refund_no)."""
-    return list(session.scalars(
-        select(RefundAllocation.out_refund_no)
+def accepted_refunds_to_settle(session: Session, *, created_before: datetime) -> list[tuple[str, str | None]]:
+    """Allocations WeChat accepted before ``created_before`` whose notify never came: (out_refund_no,
+    the order's sub-merchant)."""
+    return [tuple(row) for row in session.execute(
+        select(RefundAllocation.out_refund_no, PaymentOrder.sub_mchid)
+        .join(PaymentOrder, PaymentOrder.id == RefundAllocation.payment_order_id)
         .where(
             RefundAllocation.status == RefundStatus.PENDING,
             RefundAllocation.wechat_refund_id.is_not(None),
             RefundAllocation.created_at <= created_before,
         )
         .order_by(RefundAllocation.id)
-    ))
+    )]
 
 
-def settle_accepted_refund(session: Session, gateway: PaymentGateway, out_refund_no: str) -> bool:
+def settle_accepted_refund(session: Session, gateway: PaymentGateway, out_refund_no: str,
+                           sub_mchid: str | None) -> bool:
     """Settle one accepted allocation from refundquery, as its notify would have; True if settled now.
 
     A refund WeChat is still processing is left for the next run.
     """
-    notice = gateway.query_refund(out_refund_no)
+    notice = gateway.query_refund(out_refund_no, sub_mchid=sub_mchid)
     if notice.refund_status == REFUND_PROCESSING:
         return False
     return settle_refund(session, notice)[0] == NotifyOutcome.SETTLED
@@ -230,6 +234,8 @@ def settle_refund(session: Session, notice: RefundNotice) -> tuple[NotifyOutcome
         raise RefundRejected("out_trade_no does not match the refund", allocation)
     if notice.refund_fee != allocation.amount_fen:
         raise RefundRejected("refund_fee differs from the refund amount", allocation)
+    if (notice.sub_mchid or None) != order.sub_mchid:
+        raise RefundRejected("sub_mchid is not the order's merchant's", allocation)
     if allocation.status != RefundStatus.PENDING:
         return NotifyOutcome.DUPLICATE, allocation
     if not notice.succeeded:

@@ -1,7 +1,7 @@
 """The app's WeChat adapters, built once per app from its config and shared by every request.
 
 Only boundaries (views, CLI commands, jobs) call these; they hand the adapters to the services.
-Tests install another gateway with ``set_payment_gateway``.
+The Pay gateway follows ``WECHAT_PAY_VERSION``; tests install another with ``set_payment_gateway``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ from server.wechat import KabaoWeChatClient, PaymentGateway, WeChatPayV2Gateway,
 _GATEWAY = "kabao_payment_gateway"
 _CLIENT = "kabao_wechat_client"
 
+def make_payment_gateway(settings: WeChatSettings) -> PaymentGateway:
+    """The gateway of the configured WeChat Pay version (``WECHAT_PAY_VERSION``)."""
+    if settings.pay_version == "v3":
+        from server.wechat.pay_v3 import WeChatPayV3Gateway
+
+        return WeChatPayV3Gateway(settings)
+    return WeChatPayV2Gateway(settings)
+
 
 def get_payment_gateway() -> PaymentGateway:
     gateway = current_app.extensions.get(_GATEWAY)
     if gateway is None:
         gateway = current_app.extensions.setdefault(
-            _GATEWAY, WeChatPayV2Gateway(WeChatSettings.from_config(current_app.config))
+            _GATEWAY, make_payment_gateway(WeChatSettings.from_config(current_app.config))
         )
     return gateway
 

@@ -1,15 +1,17 @@
 """Payment gateway: the one door to WeChat Pay for orders, notifies, queries, closes and refunds.
 
-Callers depend on ``PaymentGateway`` only, so a Pay v3 implementation (wechatpayv3) can replace
-``WeChatPayV2Gateway`` without touching them. The v2 gateway runs on ``wechatpy.pay.WeChatPay`` with
-MD5 signatures (wechatpy's own notify check only knows MD5) and checks every signature it receives
-in constant time.
+Callers depend on ``PaymentGateway`` only; ``WECHAT_PAY_VERSION`` picks ``WeChatPayV2Gateway`` (here)
+or ``WeChatPayV3Gateway`` (``pay_v3``, wechatpayv3). The v2 gateway runs on ``wechatpy.pay.WeChatPay``
+with MD5 signatures (wechatpy's own notify check only knows MD5) and checks every signature it
+receives in constant time; in partner mode it keeps one wechatpy client per sub-merchant
+(``sub_mch_id``).
 """
 
 from __future__ import annotations
 
 import abc
 import hmac
+import json
 import logging
 import os
 import re
@@ -85,6 +87,8 @@ class PaymentNotice:
     openid: str | None
     attach: str | None
     time_end: datetime | None
+    #: Partner mode: the sub-merchant the payment went to (checked against the order's).
+    sub_mchid: str | None = None
 
     @property
     def paid(self) -> bool:
@@ -108,6 +112,7 @@ class OrderQueryResult:
     openid: str | None
     attach: str | None
     time_end: datetime | None
+    sub_mchid: str | None = None
 
     @property
     def paid(self) -> bool:
@@ -127,6 +132,7 @@ class OrderQueryResult:
             openid=self.openid,
             attach=self.attach,
             time_end=self.time_end,
+            sub_mchid=self.sub_mchid,
         )
 
 
@@ -154,21 +160,57 @@ class RefundNotice:
     total_fee: int
     refund_status: str
     success_time: datetime | None
+    sub_mchid: str | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.refund_status == "SUCCESS"
 
 
+class V2NotifyReplies:
+    """How a v2 notify is answered: HTTP 200 with SUCCESS or FAIL XML."""
+
+    #: Content type of ``reply_success``/``reply_fail`` bodies.
+    reply_mimetype: str = "text/xml"
+    reply_success_status: int = 200
+    reply_fail_status: int = 200
+
+    def reply_success(self) -> str:
+        return _reply_xml("SUCCESS", "OK")
+
+    def reply_fail(self, message: str) -> str:
+        return _reply_xml("FAIL", message)
+
+
+class V3NotifyReplies:
+    """How a v3 notify is answered: 204 without a body, or 4xx ``{"code": "FAIL", "message": …}``."""
+
+    reply_mimetype: str = "application/json"
+    reply_success_status: int = 204
+    reply_fail_status: int = 400
+
+    def reply_success(self) -> str:
+        return ""
+
+    def reply_fail(self, message: str) -> str:
+        return json.dumps({"code": "FAIL", "message": (message or "")[:128]}, ensure_ascii=False)
+
+
 class PaymentGateway(abc.ABC):
     """What the payments domain needs from a payment provider.
 
     ``headers`` on the notify parsers is unused by v2 but needed by v3 (its signature travels in
-    headers): pass ``request.headers`` now so switching versions does not touch callers.
+    headers). ``sub_mchid`` names the sub-merchant in partner mode (``partner``); direct mode
+    ignores it. ``version`` tells which notify endpoints the gateway answers.
     """
 
-    #: Content type of ``reply_success``/``reply_fail`` bodies.
+    #: "v2" or "v3".
+    version: str = "v2"
+    #: Service-provider (服务商) mode: every order, query and refund names a sub-merchant.
+    partner: bool = False
     reply_mimetype: str = "text/xml"
+    reply_success_status: int = 200
+    reply_fail_status: int = 200
 
     #: Where WeChat Pay is told to send this gateway's payment and refund notifies.
     pay_notify_url: str
@@ -186,6 +228,7 @@ class PaymentGateway(abc.ABC):
         notify_url: str,
         attach: str,
         expire_at: datetime,
+        sub_mchid: str | None = None,
     ) -> str:
         """Create a JSAPI order and return its ``prepay_id``."""
 
@@ -198,11 +241,11 @@ class PaymentGateway(abc.ABC):
         """Verify and parse a payment notify; raise ``InvalidNotify`` for anything untrustworthy."""
 
     @abc.abstractmethod
-    def query_order(self, out_trade_no: str) -> OrderQueryResult:
+    def query_order(self, out_trade_no: str, *, sub_mchid: str | None = None) -> OrderQueryResult:
         """Ask WeChat for the order's state; raises ``OrderNotExist`` if WeChat never saw it."""
 
     @abc.abstractmethod
-    def close_order(self, out_trade_no: str) -> None:
+    def close_order(self, out_trade_no: str, *, sub_mchid: str | None = None) -> None:
         """Close an unpaid order (idempotent); raises ``OrderAlreadyPaid`` if it was paid meanwhile."""
 
     @abc.abstractmethod
@@ -215,11 +258,12 @@ class PaymentGateway(abc.ABC):
         refund_fen: int,
         notify_url: str,
         reason: str,
+        sub_mchid: str | None = None,
     ) -> RefundResult:
         """Request a refund; the same ``out_refund_no`` again does not refund twice."""
 
     @abc.abstractmethod
-    def query_refund(self, out_refund_no: str) -> RefundNotice:
+    def query_refund(self, out_refund_no: str, *, sub_mchid: str | None = None) -> RefundNotice:
         """Ask WeChat for a refund's state, as the ``RefundNotice`` its notify would carry, so a lost
         notify is settled the same way; ``refund_status`` may also be PROCESSING (not final yet)."""
 
@@ -236,7 +280,7 @@ class PaymentGateway(abc.ABC):
         """Body that tells WeChat the notify was refused."""
 
 
-class WeChatPayV2Gateway(PaymentGateway):
+class WeChatPayV2Gateway(V2NotifyReplies, PaymentGateway):
     """WeChat Pay v2 (XML, MD5) through wechatpy, with the base URL taken from settings."""
 
     def __init__(self, settings: WeChatSettings) -> None:
@@ -244,15 +288,29 @@ class WeChatPayV2Gateway(PaymentGateway):
         self._settings = settings
         self.pay_notify_url = settings.pay_notify_url
         self.refund_notify_url = settings.refund_notify_url
-        self._pay = WeChatPay(
-            appid=settings.appid,
-            api_key=settings.pay_key,
-            mch_id=settings.mch_id,
-            mch_cert=settings.pay_cert_path,
-            mch_key=settings.pay_key_path,
-            timeout=settings.timeout,
-        )
-        self._pay.API_BASE_URL = settings.pay_base_url
+        self.partner = settings.pay_mode == "partner"
+        self._sub_clients: dict[str, WeChatPay] = {}
+        #: The direct-mode client; in partner mode only used for what needs no sub-merchant (paySign).
+        self._pay = self._new_client(None)
+
+    def _new_client(self, sub_mch_id: str | None) -> WeChatPay:
+        settings = self._settings
+        client = WeChatPay(appid=settings.appid, api_key=settings.pay_key, mch_id=settings.mch_id,
+                           sub_mch_id=sub_mch_id, mch_cert=settings.pay_cert_path, mch_key=settings.pay_key_path,
+                           timeout=settings.timeout)
+        client.API_BASE_URL = settings.pay_base_url
+        return client
+
+    def _client(self, sub_mchid: str | None) -> WeChatPay:
+        """wechatpy's client; in partner mode one per sub-merchant (wechatpy sends its ``sub_mch_id``)."""
+        if not self.partner:
+            return self._pay
+        if not sub_mchid:
+            raise PayConfigurationError("partner mode needs the merchant's sub_mchid")
+        client = self._sub_clients.get(sub_mchid)
+        if client is None:
+            client = self._sub_clients.setdefault(sub_mchid, self._new_client(sub_mchid))
+        return client
 
     def create_order(
         self,
@@ -265,6 +323,7 @@ class WeChatPayV2Gateway(PaymentGateway):
         notify_url: str,
         attach: str,
         expire_at: datetime,
+        sub_mchid: str | None = None,
     ) -> str:
         _check_number(_OUT_TRADE_NO, out_trade_no, "out_trade_no")
         _check_fen(amount_fen, "amount_fen")
@@ -277,7 +336,7 @@ class WeChatPayV2Gateway(PaymentGateway):
         data = self._call(
             "unifiedorder",
             out_trade_no,
-            self._pay.order.create,
+            self._client(sub_mchid).order.create,
             trade_type="JSAPI",
             body=_truncate_utf8(description, _BODY_MAX_BYTES),
             total_fee=amount_fen,
@@ -321,11 +380,12 @@ class WeChatPayV2Gateway(PaymentGateway):
             openid=data.get("openid") or None,
             attach=data.get("attach") or None,
             time_end=_notify_time(data.get("time_end"), required=paid),
+            sub_mchid=data.get("sub_mch_id") or None,
         )
 
-    def query_order(self, out_trade_no: str) -> OrderQueryResult:
+    def query_order(self, out_trade_no: str, *, sub_mchid: str | None = None) -> OrderQueryResult:
         _check_number(_OUT_TRADE_NO, out_trade_no, "out_trade_no")
-        data = self._call("orderquery", out_trade_no, self._pay.order.query, out_trade_no=out_trade_no)
+        data = self._call("orderquery", out_trade_no, self._client(sub_mchid).order.query, out_trade_no=out_trade_no)
         trade_state = data.get("trade_state")
         if not trade_state:
             raise PaymentError("orderquery answered without trade_state")
@@ -348,12 +408,13 @@ class WeChatPayV2Gateway(PaymentGateway):
             openid=data.get("openid") or None,
             attach=data.get("attach") or None,
             time_end=time_end,
+            sub_mchid=data.get("sub_mch_id") or None,
         )
 
-    def close_order(self, out_trade_no: str) -> None:
+    def close_order(self, out_trade_no: str, *, sub_mchid: str | None = None) -> None:
         _check_number(_OUT_TRADE_NO, out_trade_no, "out_trade_no")
         try:
-            self._call("closeorder", out_trade_no, self._pay.order.close, out_trade_no)
+            self._call("closeorder", out_trade_no, self._client(sub_mchid).order.close, out_trade_no)
         except PaymentError as exc:
             if exc.err_code != "ORDERCLOSED":
                 raise
@@ -367,6 +428,7 @@ class WeChatPayV2Gateway(PaymentGateway):
         refund_fen: int,
         notify_url: str,
         reason: str,
+        sub_mchid: str | None = None,
     ) -> RefundResult:
         _check_cert_files(self._settings, required=True)
         _check_number(_OUT_TRADE_NO, out_trade_no, "out_trade_no")
@@ -378,7 +440,7 @@ class WeChatPayV2Gateway(PaymentGateway):
         data = self._call(
             "refund",
             out_refund_no,
-            self._pay.refund.apply,
+            self._client(sub_mchid).refund.apply,
             total_fee=total_fen,
             refund_fee=refund_fen,
             out_refund_no=out_refund_no,
@@ -400,9 +462,10 @@ class WeChatPayV2Gateway(PaymentGateway):
         except (KeyError, ValueError) as exc:
             raise PaymentError("refund answered without refund_id or with bad amounts") from exc
 
-    def query_refund(self, out_refund_no: str) -> RefundNotice:
+    def query_refund(self, out_refund_no: str, *, sub_mchid: str | None = None) -> RefundNotice:
         _check_number(_OUT_REFUND_NO, out_refund_no, "out_refund_no")
-        data = self._call("refundquery", out_refund_no, self._pay.refund.query, out_refund_no=out_refund_no)
+        data = self._call("refundquery", out_refund_no, self._client(sub_mchid).refund.query,
+                          out_refund_no=out_refund_no)
         # The answer lists the order's refunds as field_0, field_1…; asked by out_refund_no it is ours.
         for n in range(int(data.get("refund_count") or 0)):
             if data.get(f"out_refund_no_{n}") != out_refund_no:
@@ -419,6 +482,7 @@ class WeChatPayV2Gateway(PaymentGateway):
                     refund_status=status,
                     success_time=_notify_time(data.get(f"refund_success_time_{n}"), required=status == "SUCCESS",
                                               fmt="%Y-%m-%d %H:%M:%S"),
+                    sub_mchid=data.get("sub_mch_id") or None,
                 )
             except (KeyError, ValueError, InvalidNotify) as exc:
                 raise PaymentError("refundquery answered without the refund's fields") from exc
@@ -450,13 +514,8 @@ class WeChatPayV2Gateway(PaymentGateway):
             success_time=_notify_time(
                 info.get("success_time"), required=status == "SUCCESS", fmt="%Y-%m-%d %H:%M:%S"
             ),
+            sub_mchid=data.get("sub_mch_id") or None,
         )
-
-    def reply_success(self) -> str:
-        return _reply_xml("SUCCESS", "OK")
-
-    def reply_fail(self, message: str) -> str:
-        return _reply_xml("FAIL", message)
 
     def _call(self, op: str, ref: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Run one wechatpy call and turn every failure into a ``PaymentError``."""
@@ -511,6 +570,8 @@ class WeChatPayV2Gateway(PaymentGateway):
             raise InvalidNotify("appid is not ours")
         if data.get("mch_id") != self._settings.mch_id:
             raise InvalidNotify("mch_id is not ours")
+        if self.partner and not data.get("sub_mch_id"):
+            raise InvalidNotify("missing sub_mchid")
 
 
 def _check_cert_files(settings: WeChatSettings, *, required: bool) -> None:

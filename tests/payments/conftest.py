@@ -1,7 +1,9 @@
 """The whole app served on a loopback port with the WeChat simulator mounted.
 
-WeChat calls (wechatpy) go over real HTTP to the simulator inside that server, and the simulator's
-notifies come back over real HTTP to our notify views (PUBLIC_BASE_URL is the server's address).
+WeChat calls (wechatpy, wechatpayv3) go over real HTTP to the simulator inside that server, and the
+simulator's notifies come back over real HTTP to our notify views (PUBLIC_BASE_URL is the server's
+address). Every test here runs twice, against WeChat Pay v2 and v3 (``pay_version``); a test only
+one version can run says so with ``@pytest.mark.pay_versions("v2")``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -24,8 +27,40 @@ from wechat_simulator import mount as mount_wechat_simulator
 BACKGROUND_THREADS = {"wxsim-notify", "kabao-jobs"}
 
 
+PAY_VERSIONS = ("v2", "v3")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the runs of ``pay_versions``-marked tests on the versions they do not name."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("pay_versions")
+        version = getattr(getattr(item, "callspec", None), "params", {}).get("pay_version")
+        (dropped if marker and version and version not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session", params=PAY_VERSIONS)
+def pay_version(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def _version_config(version: str, cert_and_key: tuple[str, str]) -> dict:
+    """v3: the merchant API key is the test certificate's; the simulator supplies the rest."""
+    if version == "v2":
+        return {}
+    cert_path, key_path = cert_and_key
+    with open(cert_path, "rb") as pem:
+        serial = format(x509.load_pem_x509_certificate(pem.read()).serial_number, "X")
+    return {"WECHAT_PAY_VERSION": "v3", "WECHAT_PAY_MCH_PRIVATE_KEY_PATH": key_path,
+            "WECHAT_PAY_MCH_CERT_SERIAL_NO": serial}
+
+
 @pytest.fixture(scope="session")
-def live_server(app: Flask, app_config: dict, merchant_cert: tuple[str, str]) -> Iterator[Live]:  # noqa: F811
+def live_server(app: Flask, app_config: dict, merchant_cert: tuple[str, str],  # noqa: F811
+                pay_version: str) -> Iterator[Live]:
     server = make_server("127.0.0.1", 0, lambda environ, start_response: [], threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     cert, key = merchant_cert
@@ -39,12 +74,13 @@ def live_server(app: Flask, app_config: dict, merchant_cert: tuple[str, str]) ->
         "WECHAT_HTTP_TIMEOUT": 5,
         "WECHAT_TEMPLATE_TOP_UP": TOP_UP_TEMPLATE,
         "WECHAT_TEMPLATE_REDEMPTION": "tpl-redemption",
+        **_version_config(pay_version, merchant_cert),
     })
     mount_wechat_simulator(served)
     server.app = served  # the port had to exist before the app could know its own URL
     thread = threading.Thread(target=server.serve_forever, name="kabao-live", daemon=True)
     thread.start()
-    yield Live(app=served, base_url=base_url)
+    yield Live(app=served, base_url=base_url, version=pay_version)
     server.shutdown()
     thread.join(timeout=5)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+import xmltodict
 from flask import Flask
 from sqlalchemy import select
 
@@ -19,19 +20,36 @@ from server.payments.services import create_order
 from server.products.models import CardProduct
 from server.wechat import WeChatSettings
 from server.wechat.adapters import get_payment_gateway
+from server.wechat.settings import (
+    PAY_NOTIFY_PATH,
+    PAY_V3_NOTIFY_PATH,
+    REFUND_NOTIFY_PATH,
+    REFUND_V3_NOTIFY_PATH,
+)
 from tests import factories
 from wechat_simulator import URL_PREFIX
-from wechat_simulator.signing import signed_xml
+from wechat_simulator.pay_v3 import PayV3Simulator
+from wechat_simulator.pay_v3 import notify_body as v3_notify_body
+from wechat_simulator.signing import encrypt_req_info, signed_xml, to_xml
 
 TOP_UP_TEMPLATE = "tpl-top-up"
 
 
+#: v3 refund states for the v2 ones tests name (CHANGE: failed).
+_V3_REFUND_STATUS = {"SUCCESS": "SUCCESS", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}
+
+
 @dataclasses.dataclass
 class Live:
-    """The served app: its base URL, the app object (for direct service calls) and helpers."""
+    """The served app: its base URL, the app object (for direct service calls) and helpers.
+
+    ``version`` is the WeChat Pay API version it is configured with; the notify helpers build and
+    read notifies of that version from the same (v2-named) fields, so one test serves both.
+    """
 
     app: Flask
     base_url: str
+    version: str = "v2"
 
     @property
     def settings(self) -> WeChatSettings:
@@ -94,6 +112,97 @@ class Live:
             "time_end": "20261123101500",
         }
         return signed_xml({**base, **fields}, settings.pay_key).encode()
+
+    @property
+    def notify_path(self) -> str:
+        return PAY_V3_NOTIFY_PATH if self.version == "v3" else PAY_NOTIFY_PATH
+
+    @property
+    def refund_notify_path(self) -> str:
+        return REFUND_V3_NOTIFY_PATH if self.version == "v3" else REFUND_NOTIFY_PATH
+
+    @property
+    def sim_v3(self) -> PayV3Simulator:
+        return self.app.extensions["wechat_simulator_v3"]
+
+    def payment_notify(self, **fields: Any) -> tuple[bytes, dict[str, str]]:
+        """A payment notify of the configured version, signed as WeChat signs it: (body, headers).
+
+        ``fields`` use v2 names (out_trade_no, total_fee, transaction_id, attach, appid, mch_id,
+        result_code, openid); v3 puts them where its resource has them. ``sub_mchid`` (partner).
+        """
+        if self.version == "v2":
+            return self.signed_notify(**fields), {"Content-Type": "text/xml"}
+        settings = self.settings
+        paid = fields.get("result_code", "SUCCESS") == "SUCCESS"
+        resource: dict[str, Any] = {
+            "out_trade_no": fields["out_trade_no"],
+            "transaction_id": fields.get("transaction_id", ""),
+            "trade_type": "JSAPI",
+            "trade_state": "SUCCESS" if paid else "PAYERROR",
+            "trade_state_desc": "支付成功" if paid else "支付失败",
+            "bank_type": "OTHERS",
+            "attach": fields.get("attach", ""),
+            "success_time": "2026-11-23T10:15:00+08:00",
+            "amount": {"total": int(fields["total_fee"]), "payer_total": int(fields["total_fee"]), "currency": "CNY"},
+        }
+        if fields.get("sub_mchid"):
+            resource.update(sp_appid=fields.get("appid", settings.appid),
+                            sp_mchid=fields.get("mch_id", settings.mch_id), sub_mchid=fields["sub_mchid"],
+                            payer={"sp_openid": fields.get("openid", "oTest")})
+        else:
+            resource.update(appid=fields.get("appid", settings.appid), mchid=fields.get("mch_id", settings.mch_id),
+                            payer={"openid": fields.get("openid", "oTest")})
+        return self.v3_notify("TRANSACTION.SUCCESS", resource, "transaction")
+
+    def refund_notify(self, **inner: Any) -> tuple[bytes, dict[str, str]]:
+        """A refund notify of the configured version from v2-named fields (out_refund_no, out_trade_no,
+        refund_id, total_fee, refund_fee, refund_status, success_time), as WeChat sends it."""
+        settings = self.settings
+        if self.version == "v2":
+            body = to_xml({"return_code": "SUCCESS", "appid": settings.appid, "mch_id": settings.mch_id,
+                           "sub_mch_id": inner.pop("sub_mchid", ""), "nonce_str": uuid.uuid4().hex,
+                           "req_info": encrypt_req_info(inner, settings.pay_key)}).encode()
+            return body, {"Content-Type": "text/xml"}
+        status = _V3_REFUND_STATUS[inner["refund_status"]]
+        resource: dict[str, Any] = {
+            "out_trade_no": inner["out_trade_no"],
+            "transaction_id": inner.get("transaction_id", ""),
+            "out_refund_no": inner["out_refund_no"],
+            "refund_id": inner["refund_id"],
+            "refund_status": status,
+            "user_received_account": "支付用户零钱",
+            "amount": {"total": int(inner["total_fee"]), "refund": int(inner["refund_fee"]),
+                       "payer_total": int(inner["total_fee"]), "payer_refund": int(inner["refund_fee"])},
+        }
+        if inner.get("success_time"):
+            resource["success_time"] = inner["success_time"].replace(" ", "T") + "+08:00"
+        if inner.get("sub_mchid"):
+            resource.update(sp_mchid=settings.mch_id, sub_mchid=inner["sub_mchid"])
+        else:
+            resource["mchid"] = settings.mch_id
+        return self.v3_notify(f"REFUND.{status}", resource, "refund")
+
+    def v3_notify(self, event_type: str, resource: dict[str, Any], associated_data: str, *,
+                  timestamp: int | None = None, apiv3_key: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """A v3 notify signed with the simulator's WeChat Pay key (tests forge variations from here)."""
+        body = v3_notify_body(event_type, resource, apiv3_key or self.settings.apiv3_key, associated_data)
+        keys = self.sim_v3.keys
+        headers = {"Content-Type": "application/json", **keys.headers(body, keys.public_key_id, timestamp=timestamp)}
+        return body.encode(), headers
+
+    def reply(self, response: requests.Response) -> tuple[str, str | None]:
+        """A notify answer as (SUCCESS|FAIL, message), checking it is shaped as the version wants."""
+        if self.version == "v2":
+            assert response.status_code == 200
+            reply = xmltodict.parse(response.content)["xml"]
+            return reply["return_code"], reply.get("return_msg")
+        if response.status_code in (200, 204):
+            return "SUCCESS", None
+        assert 400 <= response.status_code < 500, response.status_code
+        reply = response.json()
+        assert set(reply) == {"code", "message"} and reply["code"] == "FAIL"
+        return "FAIL", reply["message"]
 
     def query(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(session)`` in the served app's context (a fresh session) and return its result."""

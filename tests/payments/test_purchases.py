@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import xmltodict
 from sqlalchemy import select, update
 
 from server.cards.models import Card
@@ -133,14 +132,15 @@ def test_ten_concurrent_notifies_of_a_purchase_issue_one_card(live, seller):
     consumer_id, headers = live.login()
     order_no = _buy(live, headers, batch_id).json()["order_no"]
     paid = live.simulate_pay(order_no, notify=False)
-    body = live.signed_notify(out_trade_no=order_no, total_fee="8000", cash_fee="8000",
-                              transaction_id=paid["transaction_id"], attach=str(order_row(live, order_no).id))
+    body, notify_headers = live.payment_notify(out_trade_no=order_no, total_fee="8000", cash_fee="8000",
+                                               transaction_id=paid["transaction_id"],
+                                               attach=str(order_row(live, order_no).id))
     barrier = threading.Barrier(10)
     codes: list[str] = []
 
     def deliver() -> None:
         barrier.wait()
-        codes.append(xmltodict.parse(live.post("/api/v1/wechat/pay/notify", data=body).content)["xml"]["return_code"])
+        codes.append(live.reply(live.post(live.notify_path, data=body, headers=notify_headers))[0])
 
     threads = [threading.Thread(target=deliver) for _ in range(10)]
     for thread in threads:
