@@ -280,6 +280,23 @@ class PaymentGateway(abc.ABC):
         """Body that tells WeChat the notify was refused."""
 
 
+def refund_result(data: Mapping[str, Any], *, out_refund_no: str, out_trade_no: str, refund_fee: Any,
+                  total_fee: Any) -> RefundResult:
+    """WeChat's answer to a refund request (either version) as a ``RefundResult``; an answer without
+    ``refund_id`` or with amounts that are not numbers is a ``PaymentError``."""
+    try:
+        return RefundResult(
+            out_refund_no=str(data.get("out_refund_no") or out_refund_no),
+            refund_id=str(data["refund_id"]),
+            out_trade_no=str(data.get("out_trade_no") or out_trade_no),
+            transaction_id=data.get("transaction_id") or None,
+            refund_fee=int(refund_fee),
+            total_fee=int(total_fee),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PaymentError("refund answered without refund_id or with bad amounts") from exc
+
+
 class WeChatPayV2Gateway(V2NotifyReplies, PaymentGateway):
     """WeChat Pay v2 (XML, MD5) through wechatpy, with the base URL taken from settings."""
 
@@ -450,17 +467,9 @@ class WeChatPayV2Gateway(V2NotifyReplies, PaymentGateway):
             # None leaves the fund source to WeChat; wechatpy's default only suits old-flow merchants.
             refund_account=None,
         )
-        try:
-            return RefundResult(
-                out_refund_no=str(data.get("out_refund_no") or out_refund_no),
-                refund_id=str(data["refund_id"]),
-                out_trade_no=str(data.get("out_trade_no") or out_trade_no),
-                transaction_id=data.get("transaction_id") or None,
-                refund_fee=int(data.get("refund_fee") or refund_fen),
-                total_fee=int(data.get("total_fee") or total_fen),
-            )
-        except (KeyError, ValueError) as exc:
-            raise PaymentError("refund answered without refund_id or with bad amounts") from exc
+        return refund_result(data, out_refund_no=out_refund_no, out_trade_no=out_trade_no,
+                             refund_fee=data.get("refund_fee") or refund_fen,
+                             total_fee=data.get("total_fee") or total_fen)
 
     def query_refund(self, out_refund_no: str, *, sub_mchid: str | None = None) -> RefundNotice:
         _check_number(_OUT_REFUND_NO, out_refund_no, "out_refund_no")

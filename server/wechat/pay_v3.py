@@ -40,6 +40,7 @@ from server.wechat.pay import (
     V3NotifyReplies,
     _check_fen,
     _check_number,
+    refund_result,
 )
 from server.wechat.settings import WeChatSettings
 
@@ -225,17 +226,8 @@ class WeChatPayV3Gateway(V3NotifyReplies, PaymentGateway):
             **self._sub(sub_mchid),
         )
         amount = data.get("amount") or {}
-        try:
-            return RefundResult(
-                out_refund_no=str(data.get("out_refund_no") or out_refund_no),
-                refund_id=str(data["refund_id"]),
-                out_trade_no=str(data.get("out_trade_no") or out_trade_no),
-                transaction_id=data.get("transaction_id") or None,
-                refund_fee=int(amount.get("refund") or refund_fen),
-                total_fee=int(amount.get("total") or total_fen),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PaymentError("refund answered without refund_id or with bad amounts") from exc
+        return refund_result(data, out_refund_no=out_refund_no, out_trade_no=out_trade_no,
+                             refund_fee=amount.get("refund") or refund_fen, total_fee=amount.get("total") or total_fen)
 
     def query_refund(self, out_refund_no: str, *, sub_mchid: str | None = None) -> RefundNotice:
         _check_number(_OUT_REFUND_NO, out_refund_no, "out_refund_no")
