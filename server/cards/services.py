@@ -43,10 +43,14 @@ def card_expiry(validity: Mapping[str, Any], activated_at: datetime) -> datetime
     return None
 
 
-def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[Posting]:
+def opening_postings(product: CardProduct, card_id: int, paid_fen: int,
+                     source: MerchantAccount = MerchantAccount.WECHAT_CLEARING) -> list[Posting]:
     """The value a new card opens with, and where it comes from.
 
-    - stored_value: the paid amount is principal (from WeChat clearing); face value above the price —
+    ``source`` is where the paid amount was taken: WeChat clearing for a sale in the mini-program, the
+    till (``till_clearing``) for a printed card sold at the counter.
+
+    - stored_value: the paid amount is principal (from ``source``); face value above the price —
       all of it on a free claim or gift code — is bonus from promotion. Free value is a gift, so like
       any bonus it is never refunded in cash (the consumer gets back at most what they paid) and its
       cost shows up in promotion.
@@ -56,7 +60,7 @@ def opening_postings(product: CardProduct, card_id: int, paid_fen: int) -> list[
       recognised as revenue at once.
     """
     m = product.merchant_id
-    clearing = merchant_account(m, MerchantAccount.WECHAT_CLEARING)
+    clearing = merchant_account(m, source)
     kind = CardKind(product.kind)
     if kind == CardKind.STORED_VALUE:
         if paid_fen > product.face_value_fen:
@@ -82,7 +86,7 @@ def _card_issued_under(session: Session, merchant_id: int, idempotency_key: str)
     return session.get(Card, journal.ref_id) if journal is not None and journal.ref_type == "card" else None
 
 
-def _insert_with_new_number(session: Session, product: CardProduct, fields: dict[str, Any]) -> Card:
+def insert_with_new_number(session: Session, product: CardProduct, fields: dict[str, Any]) -> Card:
     """Insert the card under a fresh random number; retry when the number is taken.
 
     The lookup avoids almost every collision; a concurrent twin drawing the same number is caught by
@@ -136,7 +140,7 @@ def issue_card(
     expires_at = card_expiry(product.validity or {}, now)
     if expires_at is not None and expires_at <= now:
         raise Conflict("卡种已过有效期，无法发卡")
-    card = _insert_with_new_number(session, product, {
+    card = insert_with_new_number(session, product, {
         "merchant_id": product.merchant_id,
         "product_id": product.id,
         "batch_id": batch.id,
@@ -147,21 +151,45 @@ def issue_card(
         "activated_at": now,
         "expires_at": expires_at,
     })
-    postings = opening_postings(product, card.id, paid_fen)
-    if postings:
-        post_journal(
-            session,
-            merchant_id=product.merchant_id,
-            kind=JournalKind.ISSUE,
-            postings=postings,
-            actor_type=actor_type,
-            actor_id=actor_id,
-            ref_type="card",
-            ref_id=card.id,
-            idempotency_key=idempotency_key,
-            memo=f"batch {batch.id}",
-        )
+    post_opening(session, card, product, batch, paid_fen, actor_type=actor_type, actor_id=actor_id,
+                 idempotency_key=idempotency_key)
     return card
+
+
+def post_opening(
+    session: Session,
+    card: Card,
+    product: CardProduct,
+    batch: Batch,
+    paid_fen: int,
+    *,
+    actor_type: ActorType,
+    actor_id: int | None,
+    source: MerchantAccount = MerchantAccount.WECHAT_CLEARING,
+    store_id: int | None = None,
+    idempotency_key: str | None = None,
+    locked: Mapping[int, Card] | None = None,
+) -> Journal | None:
+    """Book the opening journal of a card just issued or activated (none when it opens empty and free).
+
+    ``locked`` holds the card when the caller already locked it (see ``post_journal``)."""
+    postings = opening_postings(product, card.id, paid_fen, source)
+    if not postings:
+        return None
+    return post_journal(
+        session,
+        merchant_id=product.merchant_id,
+        kind=JournalKind.ISSUE,
+        postings=postings,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        store_id=store_id,
+        ref_type="card",
+        ref_id=card.id,
+        idempotency_key=idempotency_key,
+        memo=f"batch {batch.id}",
+        locked=locked,
+    )
 
 
 def owned_card(session: Session, card_id: int, consumer_id: int) -> Card:

@@ -21,6 +21,8 @@ class MerchantAccount(StrEnum):
     """A merchant's counterpart accounts."""
 
     WECHAT_CLEARING = "wechat_clearing"
+    #: Money taken at a store's till for printed cards sold at the counter.
+    TILL_CLEARING = "till_clearing"
     REVENUE = "revenue"
     PROMOTION = "promotion"
     REFUNDS = "refunds"
