@@ -22,3 +22,17 @@ class ReplaceSchema(Schema):
 
 class ReportLostSchema(Schema):
     """No fields."""
+
+
+class CounterCardSchema(Schema):
+    """The console counter's forms name the card in the body (the API names it in the path)."""
+
+    card_no = fields.String(required=True, validate=CARD_NO_INPUT)
+
+
+class CounterActivateSchema(CounterCardSchema, ActivateSchema):
+    pass
+
+
+class CounterReplaceSchema(CounterCardSchema, ReplaceSchema):
+    pass

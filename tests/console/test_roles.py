@@ -38,6 +38,11 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("GET", "/console/batches/1"): (Action.VIEW_BATCHES,),
     ("POST", "/console/batches/1/approve"): (Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE),
     ("POST", "/console/batches/1/codes"): (Action.GENERATE_CODES,),
+    ("GET", "/console/batches/1/print.pdf"): (Action.PRINT_CARDS,),
+    ("GET", "/console/card-counter"): (Action.SELL_CARDS, Action.REPORT_LOST, Action.REPLACE_CARDS),
+    ("POST", "/console/card-counter/activate"): (Action.SELL_CARDS,),
+    ("POST", "/console/card-counter/report-lost"): (Action.REPORT_LOST,),
+    ("POST", "/console/card-counter/replace"): (Action.REPLACE_CARDS,),
     ("GET", "/console/redeem"): (Action.REDEEM,),
     ("POST", "/console/redeem"): (Action.REDEEM,),
     ("GET", "/console/redemptions"): (Action.VIEW_REDEMPTIONS,),
@@ -46,7 +51,8 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("GET", "/console/reports/export"): (Action.VIEW_REPORTS,),
 }
 #: Menu entry → the page it opens.
-MENU = {"概览": "/console/", "收银核销": "/console/redeem", "核销记录": "/console/redemptions",
+MENU = {"概览": "/console/", "收银核销": "/console/redeem", "实体卡": "/console/card-counter",
+        "核销记录": "/console/redemptions",
         "报表": "/console/reports", "模板库": "/console/templates", "卡种": "/console/products",
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit"}
