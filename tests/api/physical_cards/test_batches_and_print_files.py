@@ -104,3 +104,21 @@ def test_print_pdf_has_one_cr80_page_per_card_with_a_readable_barcode(client, sh
         image = document[index].render(scale=300 / 72).to_pil()
         decoded = [(r.format, r.text) for r in zxingcpp.read_barcodes(image)]
         assert (zxingcpp.BarcodeFormat.Code128, printed.cards[index][0]) in decoded
+
+
+def test_print_pdf_uses_the_uploaded_face(app, client, shop):
+    from PIL import Image
+
+    from server.products.models import CardProduct
+    from server.storage import document_storage
+
+    out = io.BytesIO()
+    Image.new("RGB", (1011, 638), (0, 160, 80)).save(out, format="PNG")
+    printed = create_physical_batch(app, client, shop, quantity=1)
+    with app.test_request_context():
+        product = db.session.get(CardProduct, printed.product_id)
+        product.face_image = {"key": document_storage().save(out.getvalue(), "png"), "width": 1011, "height": 638}
+        db.session.commit()
+    data = client.get(f"/api/v1/merchant/batches/{printed.batch_id}/print.pdf", headers=shop.headers()).get_data()
+    image = pypdfium2.PdfDocument(data)[0].render(scale=1).to_pil().convert("RGB")
+    assert image.getpixel((3, 3)) == pytest.approx((0, 160, 80), abs=3)  # the bleed is the uploaded green
