@@ -53,11 +53,15 @@ def run_validation(fields: dict[str, Any]) -> dict[str, Any]:
     return validate_product(fields, today=shanghai_today()).to_dict()
 
 
+def face_size(product: CardProduct | None) -> dict[str, int] | None:
+    """``{width, height}`` of the product's uploaded face; None when it has none."""
+    face = product.face_image if product is not None else None
+    return {"width": face["width"], "height": face["height"]} if face else None
+
+
 def validate_stored(product: CardProduct) -> dict[str, Any]:
     """Validation of a stored product: its fields and the pixel size of its uploaded face, if any."""
-    face = product.face_image
-    size = {"width": face["width"], "height": face["height"]} if face else None
-    return run_validation({**product_fields(product), "face_image": size})
+    return run_validation({**product_fields(product), "face_image": face_size(product)})
 
 
 def _apply(product: CardProduct, fields: dict[str, Any]) -> None:

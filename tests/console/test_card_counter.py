@@ -70,3 +70,32 @@ def test_the_batch_page_offers_print_files_to_owner_and_operations(app, client, 
     manager = staff_client("manager")
     assert 'data-print="pdf"' not in manager.get(f"/console/batches/{printed.batch_id}").get_data(as_text=True)
     assert manager.get(f"/console/batches/{printed.batch_id}/print.pdf").status_code == 403
+
+
+def test_a_physical_product_made_in_the_console_takes_a_face_upload(app, staff_client, make_product):
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import MultiDict
+
+    from server.console.forms import product_from_form
+    from server.products.models import CardProduct
+
+    assert product_from_form(MultiDict({"form": "physical"}))["form"] == "physical"
+    assert product_from_form(MultiDict())["form"] == "virtual"
+    product_id = make_product(form="physical")
+    owner = staff_client("owner")
+    page = owner.get(f"/console/products/{product_id}").get_data(as_text=True)
+    assert '<option value="physical" selected>实体卡</option>' in page
+    assert "data-face-upload" in page and "1011×638" in page
+    out = io.BytesIO()
+    Image.new("RGB", (800, 505), (0, 0, 0)).save(out, format="PNG")
+    uploaded = owner.post(f"/console/products/{product_id}/face", data={
+        "csrf_token": csrf_token(owner), "file": (io.BytesIO(out.getvalue()), "face.png")},
+        content_type="multipart/form-data")
+    assert uploaded.status_code == 303
+    page = owner.get(f"/console/products/{product_id}").get_data(as_text=True)
+    assert "已上传 800×505 像素" in page and "FACE_SIZE" in page  # the finding naming the size found
+    with app.app_context():
+        codes = [f["code"] for f in db.session.get(CardProduct, product_id).validation["errors"]]
+    assert "FACE_SIZE" in codes
