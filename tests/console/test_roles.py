@@ -20,6 +20,7 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("GET", "/console/products"): (Action.VIEW_PRODUCTS,),
     ("GET", "/console/products/1"): (Action.VIEW_PRODUCTS,),
     ("POST", "/console/products/1"): (Action.MANAGE_PRODUCTS,),
+    ("POST", "/console/products/1/face"): (Action.MANAGE_PRODUCTS,),
     ("POST", "/console/products/1/submit"): (Action.MANAGE_PRODUCTS,),
     ("POST", "/console/products/1/publish"): (Action.PUBLISH_PRODUCTS,),
     ("POST", "/console/products/1/retire"): (Action.PUBLISH_PRODUCTS,),
