@@ -41,6 +41,9 @@ def test_a_cashier_sells_a_printed_card_and_redeems_it_with_number_and_secret(ap
     assert _status(app, card_no) == "active"
 
     assert 'id="redeem-secret" name="secret"' in cashier.get("/console/redeem").get_data(as_text=True)
+    refused = _post(cashier, "/console/redeem", {"code": f"{card_no}:000", "store_id": str(shop.store_id),
+                                                 "amount_fen": "12.00"})
+    assert refused.get_json()["error"]["message"] == "卡号或卡密不正确，请核对卡背面的卡号和刮开涂层下的卡密"
     receipt = _post(cashier, "/console/redeem", {"code": f"{card_no}:{secret}", "store_id": str(shop.store_id),
                                                  "amount_fen": "12.00"})
     assert receipt.status_code == 200 and receipt.get_json()["receipt"]["deducted_fen"] == 1200
