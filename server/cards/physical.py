@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
+from server.cards.expiry import REACTIVATION_PERIOD
 from server.cards.models import CARD_LIFECYCLE, Card, CardStatus
 from server.cards.numbers import DEFAULT_LENGTH, generate_card_no, new_card_secret
 from server.cards.services import card_expiry, insert_with_new_number, post_opening
@@ -177,20 +179,30 @@ def replacement_postings(old_id: int, new_id: int, balances: Mapping[str, int]) 
             for posting in transfer(card_account(old_id, bucket), card_account(new_id, bucket), balances[column])]
 
 
+def _replacement_expiry(old: Card, product: CardProduct, now: datetime) -> datetime | None:
+    """Validity continues from the old card; an expired card's balance comes back for a new period,
+    as a reactivation would give it (MOFCOM measures: reactivated or replaced)."""
+    if old.expires_at is None or old.expires_at > now:
+        return old.expires_at
+    renewed = card_expiry(product.validity or {}, now)
+    return renewed if renewed is None or renewed > now else now + REACTIVATION_PERIOD
+
+
 def replace_card(session: Session, config: Mapping[str, Any], actor: Principal, card_no: str,
                  new_card_no: str | None = None) -> Card:
     """Replace a named card (补办): a new card of the same holder takes exactly its balances, uses and
     points in one journal, and the old card ends ``replaced``.
 
     The new card has a fresh number and secret, or is ``new_card_no``, an inactive printed card of the
-    same product handed over at the counter. Validity continues from the old card."""
+    same product handed over at the counter. Validity continues from the old card (renewed if it had
+    expired)."""
     old = _merchant_card(session, actor, card_no)
     product = session.get_one(CardProduct, old.product_id)
     if not product.named:
         raise NotNamed()
     CARD_LIFECYCLE.target(old.status, "replace")
     holder = {"owner_id": old.owner_id, "issued_to_id": old.issued_to_id, "activated_at": old.activated_at,
-              "expires_at": old.expires_at, "replaces_card_id": old.id}
+              "expires_at": _replacement_expiry(old, product, utcnow()), "replaces_card_id": old.id}
     if new_card_no:
         new = _stock_card(session, actor, new_card_no, product)
         locked = lock_cards(session, [old.id, new.id])

@@ -235,3 +235,26 @@ def test_cashiers_report_lost_but_do_not_replace(client, shop, printed):
     response = client.post(f"/api/v1/merchant/cards/{card_no}/replace", json={},
                            headers={**shop.headers("cashier"), **key()})
     assert error(response) == (403, "FORBIDDEN")
+
+
+def test_an_expired_card_is_replaced_with_its_balance_valid_again(app, client, shop, printed):
+    from datetime import timedelta
+
+    from server.cards.expiry import expire_cards
+    from server.db import utcnow
+
+    card_no = printed.cards[0][0]
+    activate(client, shop, card_no)
+    with app.app_context():
+        card = db.session.scalar(select(Card).where(Card.card_no == card_no))
+        card.expires_at = utcnow() - timedelta(days=1)
+        expire_cards(db.session, utcnow())
+        db.session.commit()
+    assert _card(app, card_no).status == "expired"
+    response = client.post(f"/api/v1/merchant/cards/{card_no}/replace", json={}, headers={**shop.headers(), **key()})
+    assert response.status_code == 201, response.get_json()
+    fresh = _card(app, response.get_json()["card_no"])
+    assert (fresh.status, fresh.principal_fen, fresh.bonus_fen) == ("active", PRICE_FEN, 2000)
+    assert fresh.expires_at is None  # a permanent product: valid again for good, as a reactivation would be
+    with app.app_context():
+        assert verify_ledger(db.session) == []
