@@ -13,7 +13,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.support import ADMIN_URL, REDIS_URL  # noqa: E402 — after the path is set
 
-BENCHMARKS = ["ledger_post", "redeem_throughput", "redeem_one_card", "report_summary", "codes_stream"]
+BENCHMARKS = ["ledger_post", "redeem_throughput", "redeem_one_card", "report_summary", "codes_stream",
+              "print_files"]
 
 
 def machine() -> str:

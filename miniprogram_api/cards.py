@@ -1,4 +1,5 @@
-"""Mini-program: bind a card from a redemption code, and reveal a card's number and secret."""
+"""Mini-program: bind a card (redemption code or a printed card's CARDNO:SECRET), report it lost, reveal
+its number and secret."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import current_app, jsonify
 
 from server.auth import PrincipalKind, current_principal, require
 from server.cards.face_links import face_links
+from server.cards.physical import report_lost_by_holder
 from server.cards.serializers import serialize_card
 from server.cards.services import reveal_secret
 from server.db import db
@@ -13,6 +15,7 @@ from server.errors import CodeInvalid
 from server.extensions import get_redis
 from server.issuance.codes import bind_code
 from server.issuance.schemas import BindCodeSchema
+from server.issuance.services import find_batch
 from server.ledger.models import ActorType
 from server.open.services import bind_member_card
 from server.ratelimit import FailureLimit, throttle
@@ -50,6 +53,15 @@ def bind(body):
             limit.record_failure(redis, subject)
         raise
     return jsonify(serialize_card(card, offer.product, offer.merchant, face_links())), 201
+
+
+@blueprint.route("/<int:card_id>/report-lost", methods=["POST"])
+@require(PrincipalKind.CONSUMER)
+def report_lost(card_id: int):
+    """The holder freezes their own named card (挂失); 422 NOT_NAMED for an unnamed card, 404 for others'."""
+    card = report_lost_by_holder(db.session, current_principal().id, card_id)
+    offer = find_batch(db.session, card.batch_id)
+    return jsonify(serialize_card(card, offer.product, offer.merchant, face_links()))
 
 
 @blueprint.route("/<int:card_id>/reveal", methods=["POST"])

@@ -120,6 +120,7 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from server.api.open import blueprint as open_api
     from server.api.payments import callbacks as wechat_callbacks_api
     from server.api.payments import orders as mp_orders_api
+    from server.api.physical_cards import blueprint as physical_cards_api
     from server.api.platform import blueprint as platform_api
     from server.api.products import blueprint as products_api
     from server.api.redemption import blueprint as redemption_api
@@ -128,5 +129,6 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
-            mp_wallet_api, open_api_keys_api, open_api, webhooks_api]
+            mp_wallet_api, open_api_keys_api, open_api, webhooks_api,
+            physical_cards_api]
 

@@ -49,6 +49,7 @@ const TRANSACTION_LABELS = {
   transfer: '转赠',
   expire: '过期',
   adjust: '调整',
+  replace: '补办转卡',
 }
 
 function validityText(card) {

@@ -62,7 +62,8 @@ def list_channels(args):
 @blueprint.arguments(CreateBatchSchema)
 def create_batch(body):
     """Prepaid products start pending_approval; ``warnings`` carry the MOFCOM thresholds."""
-    return jsonify(_batch_json(services.create_batch(db.session, current_principal(), body))), 201
+    return jsonify(_batch_json(services.create_batch(db.session, current_principal(), body,
+                                                                current_app.config))), 201
 
 
 @blueprint.route("/batches", methods=["GET"])
@@ -88,7 +89,8 @@ def get_batch(batch_id: int):
 @require(PrincipalKind.STAFF, roles=_APPROVERS)
 @blueprint.arguments(ApproveBatchSchema)
 def approve_batch(_body, batch_id: int):
-    return jsonify(_batch_json(services.approve_batch(db.session, current_principal(), batch_id)))
+    return jsonify(_batch_json(services.approve_batch(db.session, current_principal(), batch_id,
+                                                                 current_app.config)))
 
 
 @blueprint.route("/batches/<int:batch_id>/codes", methods=["POST"])

@@ -14,8 +14,9 @@ from server.merchants.permissions import Action, staff_action
 from server.pagination import paginate
 from server.products import services
 from server.products.models import CardProduct
-from server.products.schemas import CreateProductSchema, ListArgs, ProductFieldsSchema
+from server.products.schemas import CreateProductSchema, FaceUploadSchema, ListArgs, ProductFieldsSchema
 from server.schemas import Blueprint
+from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import iso
 
@@ -31,6 +32,8 @@ def product_to_dict(product: CardProduct) -> dict[str, Any]:
         "review_comment": product.review_comment,
         "validation": product.validation,
         "face_image_url": face_links().product(product.id),
+        "face_image": ({"width": product.face_image["width"], "height": product.face_image["height"]}
+                       if product.face_image else None),
         "created_at": iso(product.created_at),
         "updated_at": iso(product.updated_at),
         **services.product_fields(product),
@@ -90,6 +93,17 @@ def get(product_id: int):
 @blueprint.arguments(ProductFieldsSchema(partial=True))
 def update(body, product_id: int):
     product = services.update_product(db.session, current_principal(), product_id, body)
+    return jsonify(product_to_dict(product))
+
+
+@blueprint.route("/merchant/card-products/<int:product_id>/face", methods=["PUT"])
+@staff_action(Action.MANAGE_PRODUCTS)
+@blueprint.arguments(FaceUploadSchema, location="files")
+def upload_face(files, product_id: int):
+    """Multipart ``file`` (PNG or JPEG): the card's face artwork; a physical product's must be print-sized
+    (≥ 1011 × 638 px at the CR80 ratio, else FACE_SIZE among the validation errors)."""
+    product = services.set_face_image(db.session, current_principal(), document_storage(), product_id,
+                                      files["file"].read())
     return jsonify(product_to_dict(product))
 
 

@@ -128,28 +128,59 @@ def render_card_face(
     logo_png: bytes | None = None,
 ) -> bytes:
     """Draw a card face as a PNG; the same arguments always give the same bytes."""
-    label = _kind_label(kind)
-    start, end = _gradient_ends(_parse_color(color))
-    ink = _ink_for(start, end)
-
-    card = _gradient(start, end)
-    card.alpha_composite(_overlay(ink))
-    draw = ImageDraw.Draw(card)
-
-    merchant_left = MERCHANT_BOX[0]
-    if logo_png is not None:
-        card.alpha_composite(_logo_tile(logo_png), LOGO_BOX[:2])
-        merchant_left = LOGO_BOX[2] + 16
-    _draw_line(draw, merchant_name, (merchant_left, *MERCHANT_BOX[1:]), cjk_font(_MERCHANT_PT), ink)
-    _draw_line(draw, product_name, PRODUCT_BOX, cjk_font(_PRODUCT_PT), ink)
-    _draw_line(draw, card_no_masked, CARD_NO_BOX, cjk_font(_CARD_NO_PT), ink)
-    kind_center = ((KIND_BOX[0] + KIND_BOX[2]) / 2, (KIND_BOX[1] + KIND_BOX[3]) / 2)
-    draw.text(kind_center, label, font=cjk_font(_KIND_PT), fill=ink, anchor="mm")
-
+    card = _draw_face(merchant_name, product_name, card_no_masked, color, kind, logo_png, scale=1)
     card.putalpha(ImageChops.multiply(card.getchannel("A"), _rounded_mask(SIZE, CORNER_RADIUS)))
     out = io.BytesIO()
     card.save(out, format="PNG")
     return out.getvalue()
+
+
+#: A printed card (CR80, 85.60 × 53.98 mm) at 300 dpi.
+PRINT_SIZE = (1011, 638)
+
+
+def render_print_face(*, merchant_name: str, product_name: str, color: str, kind: str,
+                      logo_png: bytes | None = None) -> bytes:
+    """The drawn face at print resolution (CR80 at 300 dpi), square-cornered and opaque: the card's
+    die-cut makes the corners, and the print file scales the face over the bleed. The card number is
+    left off: the print file sets each card's own."""
+    scale = PRINT_SIZE[0] / SIZE[0]
+    face = _draw_face(merchant_name, product_name, "", color, kind, logo_png, scale=scale)
+    face = ImageOps.fit(face.convert("RGB"), PRINT_SIZE, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    face.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _scaled(box: tuple[int, ...], scale: float) -> tuple[int, ...]:
+    return tuple(round(v * scale) for v in box)
+
+
+def _draw_face(merchant_name: str, product_name: str, card_no_masked: str, color: str, kind: str,
+               logo_png: bytes | None, *, scale: float) -> Image.Image:
+    """The face without rounded corners, ``scale`` times the screen size."""
+    label = _kind_label(kind)
+    start, end = _gradient_ends(_parse_color(color))
+    ink = _ink_for(start, end)
+    size = _scaled(SIZE, scale)
+
+    card = _gradient(start, end, size)
+    card.alpha_composite(_overlay(ink, scale, size))
+    draw = ImageDraw.Draw(card)
+
+    logo_box, merchant_box = _scaled(LOGO_BOX, scale), _scaled(MERCHANT_BOX, scale)
+    merchant_left = merchant_box[0]
+    if logo_png is not None:
+        card.alpha_composite(_logo_tile(logo_png, logo_box), logo_box[:2])
+        merchant_left = logo_box[2] + round(16 * scale)
+    _draw_line(draw, merchant_name, (merchant_left, *merchant_box[1:]), cjk_font(round(_MERCHANT_PT * scale)), ink)
+    _draw_line(draw, product_name, _scaled(PRODUCT_BOX, scale), cjk_font(round(_PRODUCT_PT * scale)), ink)
+    if card_no_masked:
+        _draw_line(draw, card_no_masked, _scaled(CARD_NO_BOX, scale), cjk_font(round(_CARD_NO_PT * scale)), ink)
+    kind_box = _scaled(KIND_BOX, scale)
+    kind_center = ((kind_box[0] + kind_box[2]) / 2, (kind_box[1] + kind_box[3]) / 2)
+    draw.text(kind_center, label, font=cjk_font(round(_KIND_PT * scale)), fill=ink, anchor="mm")
+    return card
 
 
 def face_cache_key(
@@ -216,19 +247,20 @@ def _ink_for(*backgrounds: tuple[int, int, int]) -> tuple[int, int, int]:
     return max((_LIGHT_INK, _DARK_INK), key=lambda ink: min(_contrast(ink, bg) for bg in backgrounds))
 
 
-def _gradient(start: tuple[int, int, int], end: tuple[int, int, int]) -> Image.Image:
+def _gradient(start: tuple[int, int, int], end: tuple[int, int, int], size: tuple[int, ...] = SIZE) -> Image.Image:
     ramp = Image.linear_gradient("L")  # black at the top, white at the bottom
-    diagonal = Image.blend(ramp.resize(SIZE), ramp.rotate(90).resize(SIZE), 0.5)
-    return Image.composite(Image.new("RGBA", SIZE, end), Image.new("RGBA", SIZE, start), diagonal)
+    diagonal = Image.blend(ramp.resize(size), ramp.rotate(90).resize(size), 0.5)
+    return Image.composite(Image.new("RGBA", size, end), Image.new("RGBA", size, start), diagonal)
 
 
-def _overlay(ink: tuple[int, int, int]) -> Image.Image:
+def _overlay(ink: tuple[int, int, int], scale: float = 1, size: tuple[int, ...] = SIZE) -> Image.Image:
     """Translucent shapes in the ink colour: two soft circles and the kind label's pill."""
-    layer = Image.new("RGBA", SIZE, (0, 0, 0, 0))
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    draw.ellipse((400, -180, 800, 220), fill=(*ink, 20))
-    draw.ellipse((480, 200, 760, 480), fill=(*ink, 14))
-    draw.rounded_rectangle(KIND_BOX, radius=(KIND_BOX[3] - KIND_BOX[1]) // 2, fill=(*ink, 40))
+    draw.ellipse(_scaled((400, -180, 800, 220), scale), fill=(*ink, 20))
+    draw.ellipse(_scaled((480, 200, 760, 480), scale), fill=(*ink, 14))
+    kind_box = _scaled(KIND_BOX, scale)
+    draw.rounded_rectangle(kind_box, radius=(kind_box[3] - kind_box[1]) // 2, fill=(*ink, 40))
     return layer
 
 
@@ -254,9 +286,9 @@ def _ellipsize(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
     return text + "…"
 
 
-def _logo_tile(logo_png: bytes) -> Image.Image:
+def _logo_tile(logo_png: bytes, box: tuple[int, ...] = LOGO_BOX) -> Image.Image:
     """The logo fitted on a white rounded tile, so transparent or dark logos stay visible on any colour."""
-    size = (LOGO_BOX[2] - LOGO_BOX[0], LOGO_BOX[3] - LOGO_BOX[1])
+    size = (box[2] - box[0], box[3] - box[1])
     try:
         with Image.open(io.BytesIO(logo_png)) as source:
             logo = ImageOps.contain(

@@ -14,15 +14,25 @@ from server.transitions import Lifecycle
 
 
 class CardStatus(StrEnum):
+    #: A printed card of a physical batch, not yet sold at the counter.
+    INACTIVE = "inactive"
     ACTIVE = "active"
     FROZEN = "frozen"
     EXPIRED = "expired"
     REFUNDED = "refunded"
+    #: A named card whose value moved to a replacement card (补办); empty for good.
+    REPLACED = "replaced"
 
 
-#: A card's lifecycle. An expired card can be brought back (unnamed cards must be, on request); a
-#: refunded card is empty for good.
+#: A card's lifecycle. A printed card starts inactive until it is sold at the counter. An expired
+#: card can be brought back (unnamed cards must be, on request); a refunded or replaced card is empty
+#: for good. Reporting a named card lost freezes it; its value can then move to a replacement.
 CARD_LIFECYCLE = Lifecycle(CardStatus, {
+    (CardStatus.INACTIVE, "activate"): CardStatus.ACTIVE,
+    (CardStatus.ACTIVE, "report_lost"): CardStatus.FROZEN,
+    (CardStatus.ACTIVE, "replace"): CardStatus.REPLACED,
+    (CardStatus.FROZEN, "replace"): CardStatus.REPLACED,
+    (CardStatus.EXPIRED, "replace"): CardStatus.REPLACED,
     (CardStatus.ACTIVE, "freeze"): CardStatus.FROZEN,
     (CardStatus.FROZEN, "unfreeze"): CardStatus.ACTIVE,
     (CardStatus.ACTIVE, "expire"): CardStatus.EXPIRED,
@@ -56,7 +66,7 @@ class Card(CreatedAt, db.Model):
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("consumers.id"), index=True)
     #: Consumer the card was issued to; unlike the owner it survives transfers, so per-user batch limits count it.
     issued_to_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("consumers.id"), index=True)
-    #: active, frozen, expired, refunded or transferred.
+    #: inactive, active, frozen, expired, refunded or replaced.
     status: Mapped[str] = mapped_column(String(20), default=CardStatus.ACTIVE)
     #: Cached principal balance (本金), fen.
     principal_fen: Mapped[int] = mapped_column(default=0)
@@ -70,6 +80,8 @@ class Card(CreatedAt, db.Model):
     activated_at: Mapped[datetime | None]
     #: Expiry; NULL = no expiry.
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: The lost card this one replaced (补办), whose balances it took over.
+    replaces_card_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cards.id"))
 
     @property
     def balance_fen(self) -> int:

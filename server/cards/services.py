@@ -45,10 +45,14 @@ def card_expiry(validity: Mapping[str, Any], activated_at: datetime) -> datetime
 
 
 def opening_postings(product: CardProduct, card_id: int, paid_fen: int,
-                     clearing_account: MerchantAccount = MerchantAccount.WECHAT_CLEARING) -> list[Posting]:
+                     source: MerchantAccount = MerchantAccount.WECHAT_CLEARING) -> list[Posting]:
     """The value a new card opens with, and where it comes from.
 
-    - stored_value: the paid amount is principal (from WeChat clearing); face value above the price —
+    ``source`` is where the paid amount was taken: WeChat clearing for a sale in the mini-program, the
+    till (``till_clearing``) for a printed card sold at the counter, external clearing for a card the
+    merchant sold through its own systems (the open API).
+
+    - stored_value: the paid amount is principal (from ``source``); face value above the price —
       all of it on a free claim or gift code — is bonus from promotion. Free value is a gift, so like
       any bonus it is never refunded in cash (the consumer gets back at most what they paid) and its
       cost shows up in promotion.
@@ -56,12 +60,9 @@ def opening_postings(product: CardProduct, card_id: int, paid_fen: int,
       can return the price pro rata to the remaining uses.
     - points / discount: the card holds no value; a price paid for one is a membership fee,
       recognised as revenue at once.
-
-    The paid amount comes from ``clearing_account``: WeChat clearing, or external clearing for a card
-    the merchant sold through its own systems (the open API).
     """
     m = product.merchant_id
-    clearing = merchant_account(m, clearing_account)
+    clearing = merchant_account(m, source)
     kind = CardKind(product.kind)
     if kind == CardKind.STORED_VALUE:
         if paid_fen > product.face_value_fen:
@@ -87,7 +88,7 @@ def _card_issued_under(session: Session, merchant_id: int, idempotency_key: str)
     return session.get(Card, journal.ref_id) if journal is not None and journal.ref_type == "card" else None
 
 
-def _insert_with_new_number(session: Session, product: CardProduct, fields: dict[str, Any]) -> Card:
+def insert_with_new_number(session: Session, product: CardProduct, fields: dict[str, Any]) -> Card:
     """Insert the card under a fresh random number; retry when the number is taken.
 
     The lookup avoids almost every collision; a concurrent twin drawing the same number is caught by
@@ -123,7 +124,7 @@ def issue_card(
     actor_type: ActorType,
     actor_id: int | None,
     idempotency_key: str | None = None,
-    clearing_account: MerchantAccount = MerchantAccount.WECHAT_CLEARING,
+    source: MerchantAccount = MerchantAccount.WECHAT_CLEARING,
 ) -> Card:
     """Issue one active card of ``product`` from ``batch`` to consumer ``owner_id``, with its opening journal.
 
@@ -145,7 +146,7 @@ def issue_card(
     expires_at = card_expiry(product.validity or {}, now)
     if expires_at is not None and expires_at <= now:
         raise Conflict("卡种已过有效期，无法发卡")
-    card = _insert_with_new_number(session, product, {
+    card = insert_with_new_number(session, product, {
         "merchant_id": product.merchant_id,
         "product_id": product.id,
         "batch_id": batch.id,
@@ -156,22 +157,46 @@ def issue_card(
         "activated_at": now,
         "expires_at": expires_at,
     })
-    postings = opening_postings(product, card.id, paid_fen, clearing_account)
-    if postings:
-        post_journal(
-            session,
-            merchant_id=product.merchant_id,
-            kind=JournalKind.ISSUE,
-            postings=postings,
-            actor_type=actor_type,
-            actor_id=actor_id,
-            ref_type="card",
-            ref_id=card.id,
-            idempotency_key=idempotency_key,
-            memo=f"batch {batch.id}",
-        )
+    post_opening(session, card, product, batch, paid_fen, actor_type=actor_type, actor_id=actor_id,
+                 source=source, idempotency_key=idempotency_key)
     record_card_event(session, card, "card.issued")
     return card
+
+
+def post_opening(
+    session: Session,
+    card: Card,
+    product: CardProduct,
+    batch: Batch,
+    paid_fen: int,
+    *,
+    actor_type: ActorType,
+    actor_id: int | None,
+    source: MerchantAccount = MerchantAccount.WECHAT_CLEARING,
+    store_id: int | None = None,
+    idempotency_key: str | None = None,
+    locked: Mapping[int, Card] | None = None,
+) -> Journal | None:
+    """Book the opening journal of a card just issued or activated (none when it opens empty and free).
+
+    ``locked`` holds the card when the caller already locked it (see ``post_journal``)."""
+    postings = opening_postings(product, card.id, paid_fen, source)
+    if not postings:
+        return None
+    return post_journal(
+        session,
+        merchant_id=product.merchant_id,
+        kind=JournalKind.ISSUE,
+        postings=postings,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        store_id=store_id,
+        ref_type="card",
+        ref_id=card.id,
+        idempotency_key=idempotency_key,
+        memo=f"batch {batch.id}",
+        locked=locked,
+    )
 
 
 def owned_card(session: Session, card_id: int, consumer_id: int) -> Card:

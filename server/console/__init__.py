@@ -25,7 +25,8 @@ def init_console(app: Flask) -> None:
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
 
-    for pages_module in ("issuance_views", "counter_views", "report_views", "api_key_views", "webhook_views"):
+    for pages_module in ("issuance_views", "counter_views", "physical_views", "report_views", "api_key_views",
+                         "webhook_views"):
         import_module(f"server.console.{pages_module}")  # their pages join the merchant console's blueprint
 
     app.config.update(

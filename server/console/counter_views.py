@@ -29,6 +29,9 @@ from server.redemption.models import Redemption, RedemptionStatus
 from server.redemption.schemas import RedeemSchema, RedemptionListArgs, ReverseSchema
 from server.timeutil import day_bounds
 
+#: A printed card's number and secret that do not match (the one answer for every reason).
+PRINTED_CARD_REFUSED = "卡号或卡密不正确，请核对卡背面的卡号和刮开涂层下的卡密"
+
 
 def cashier_message(error: AppError) -> str:
     """What the cashier should tell the customer, for the refusals met at the counter."""
@@ -65,7 +68,9 @@ def redeem() -> Response:
         receipt = redemption.redeem(db.session, get_redis(), current_app.config, g.principal,
                                     redemption.RedeemRequest(**fields))
     except AppError as error:
-        error.message = cashier_message(error)
+        number, separator, _ = str(json_body().get("code", "")).partition(":")
+        printed = error.code == "CODE_INVALID" and bool(separator) and number.strip().isdigit()
+        error.message = PRINTED_CARD_REFUSED if printed else cashier_message(error)
         raise
     store = merchants.get_store(db.session, g.principal.merchant_id, receipt["store_id"])
     return jsonify(receipt=receipt, html=render_template("console/_receipt.html", receipt=receipt, store=store))

@@ -44,9 +44,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "channel_kind": {"miniprogram": "小程序", "offline": "线下地推", "partner": "合作门店", "ecommerce": "电商平台"},
     "batch_status": {"pending_approval": "待审批", "active": "发行中", "paused": "已暂停", "closed": "已关闭"},
-    "issue_method": {"claim": "免费领取", "purchase": "购买", "code": "兑换码"},
+    "issue_method": {"claim": "免费领取", "purchase": "购买", "code": "兑换码", "physical": "实体卡（门店售卡激活）"},
     #: What a batch's issued count means for its issue method.
-    "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换"},
+    "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换", "physical": "已制卡"},
+    "product_form": {"virtual": "虚拟卡", "physical": "实体卡"},
     "redemption_status": {"completed": "已核销", "reversed": "已冲正"},
 }
 

@@ -109,6 +109,7 @@ def product_from_form(form: MultiDict) -> dict[str, Any]:
     return {
         "name": text("name").strip(),
         "kind": text("kind"),
+        "form": text("form") or "virtual",
         "named": checked("named"),
         "face_value_fen": fen_or_text(text("face_value_fen"), empty=0),
         "top_up": {

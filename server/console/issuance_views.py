@@ -86,7 +86,7 @@ def create_batch() -> Response:
     form = {**given(request.form), "region_codes": split_list(request.form.get("region_codes", ""))}
     fields = load_form(CreateBatchSchema(), form, integers=("product_id", "channel_id", "quantity", "per_user_limit"),
                        yuan=("price_fen",))
-    batch = services.create_batch(db.session, g.principal, fields)
+    batch = services.create_batch(db.session, g.principal, fields, current_app.config)
     flash("发行批次已创建，须经运营与财务审批后开始发行" if batch.status == BatchStatus.PENDING_APPROVAL
           else "发行批次已创建并开始发行")
     return see_other(".batch", batch_id=batch.id)
@@ -112,7 +112,7 @@ def batch(batch_id: int) -> str:
 @console_login_required(Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE)
 def approve_batch(batch_id: int) -> Response:
     """The service decides which approval the signed-in role gives (an owner gives the missing one)."""
-    approved = services.approve_batch(db.session, g.principal, batch_id)
+    approved = services.approve_batch(db.session, g.principal, batch_id, current_app.config)
     flash("审批完成，批次已开始发行" if approved.status == BatchStatus.ACTIVE else "已记录审批，等待另一角色审批")
     return see_other(".batch", batch_id=batch_id)
 

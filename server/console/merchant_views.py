@@ -29,7 +29,7 @@ from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchem
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
-from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES
+from server.products.validation import DEDUCTION_ORDERS, FORMS, KINDS, VALIDITY_TYPES
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
@@ -40,7 +40,7 @@ pages.install(blueprint, error_template="console/error.html")
 #: The posts that carry the product wizard: after a refusal the wizard shows what was typed.
 _WIZARD_POSTS = frozenset({"console.create_product", "console.update_product"})
 #: The wizard's drop-down lists: the values smart validation accepts.
-_CHOICES = {"kind": KINDS, "deduction_order": DEDUCTION_ORDERS, "validity_type": VALIDITY_TYPES}
+_CHOICES = {"kind": KINDS, "form": FORMS, "deduction_order": DEDUCTION_ORDERS, "validity_type": VALIDITY_TYPES}
 
 
 @blueprint.context_processor
@@ -107,7 +107,8 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
     others are those recorded when they were last saved. A refused save adds its field messages."""
     editable = product is None or PRODUCT_LIFECYCLE.allows(product.status, "edit")
     editable = editable and permitted("console.update_product")
-    findings = products.run_validation(fields) if editable else product.validation
+    findings = products.run_validation({**fields, "face_image": products.face_size(product)}) if editable \
+        else product.validation
     error = g.get("error")
     if isinstance(error, ValidationError):
         explained = {finding["field"] for finding in findings["errors"]}
@@ -182,6 +183,21 @@ def product(product_id: int) -> str:
 @console_login_required(Action.MANAGE_PRODUCTS)
 def update_product(product_id: int) -> Response:
     return _saved(products.update_product(db.session, g.principal, product_id, load_product_form(request.form)))
+
+
+@blueprint.post("/products/<int:product_id>/face")
+@pages.shows_errors_on("console.product")
+@console_login_required(Action.MANAGE_PRODUCTS)
+def upload_face(product_id: int) -> Response:
+    """The card's face artwork (a physical product's must be print-sized: FACE_SIZE otherwise)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError({"file": "请选择卡面图片"})
+    product = products.set_face_image(db.session, g.principal, document_storage(), product_id,
+                                      upload.read(products.MAX_FACE_BYTES + 1))
+    face = product.face_image
+    flash(f"卡面图片已上传（{face['width']}×{face['height']} 像素）")
+    return see_other(".product", product_id=product_id)
 
 
 @blueprint.post("/products/<int:product_id>/submit")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from server.auth import Principal
 from server.cards.events import record_card_event
 from server.cards.models import Card
+from server.cards.physical import bind_printed_card
 from server.cards.services import issue_card
 from server.consumers.models import Consumer
 from server.crypto import code_hash_key, keyed_hash
@@ -220,7 +221,14 @@ def bind_code(
 
     Unknown, used, void and other-batch codes, and codes of a batch that does not sell now, are all
     422 CODE_INVALID, so an answer reveals nothing about a code. The code is claimed with a
-    conditional UPDATE (``WHERE status = 'unused'``): of concurrent binds exactly one matches."""
+    conditional UPDATE (``WHERE status = 'unused'``): of concurrent binds exactly one matches.
+
+    ``CARDNO:SECRET`` is a printed card instead: an active one nobody holds is handed to the consumer
+    (``bind_printed_card``); a staff bulk bind never takes this path."""
+    card_no, separator, secret = code.partition(":")
+    if separator and batch_id is None:
+        card = bind_printed_card(session, config, card_no=card_no, secret=secret, consumer_id=consumer_id)
+        return card, find_batch(session, card.batch_id)
     code_hash = keyed_hash(code_hash_key(config), normalize_code(code))
     row = session.scalar(select(RedemptionCode).where(RedemptionCode.code_hash == code_hash))
     if row is None or row.status != CodeStatus.UNUSED or (batch_id is not None and row.batch_id != batch_id):

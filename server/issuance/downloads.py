@@ -1,4 +1,5 @@
-"""The download of newly generated redemption codes: the API's and the console's answer alike.
+"""Downloads of a batch — newly generated redemption codes, a physical batch's print files — the API's
+and the console's answer alike.
 
 A boundary helper, not a service: it builds the HTTP answer, and if the client goes away mid-stream
 it voids the run in a transaction of its own.
@@ -15,8 +16,11 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from server.auth import Principal
+from server.cards import print_layout
 from server.issuance import codes as code_service
+from server.issuance import print_files
 from server.ratelimit import throttle
+from server.storage import DocumentStorage
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +52,26 @@ def codes_download(
         status=201,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-codes.csv"',
+                 "Cache-Control": "no-store"},
+    )
+
+
+def print_file_download(session: Session, config: Mapping[str, Any], storage: DocumentStorage, actor: Principal,
+                        batch_id: int, file_format: str) -> Response:
+    """A physical batch's ``print.csv`` or ``print.pdf``, streamed (the API's and the console's answer).
+
+    The audit entry is committed by the request boundary before the body starts; the cards are then
+    read in chunks while the file streams."""
+    batch = print_files.printable_batch(session, actor, batch_id, file_format)
+    cards = print_files.batch_cards(session, config, batch.id)
+    if file_format == "csv":
+        body, mimetype = print_layout.print_csv(cards), "text/csv"
+    else:
+        face = print_files.print_face(session, storage, batch)
+        body, mimetype = print_layout.print_pdf(cards, face, title=f"batch {batch.id}"), "application/pdf"
+    return Response(
+        stream_with_context(body),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch.id}-print.{file_format}"',
                  "Cache-Control": "no-store"},
     )

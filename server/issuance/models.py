@@ -41,6 +41,8 @@ class IssueMethod(StrEnum):
     CLAIM = "claim"
     PURCHASE = "purchase"
     CODE = "code"
+    #: Printed cards (实体卡), all created when the batch becomes active and sold at the counter.
+    PHYSICAL = "physical"
 
 
 class BatchStatus(StrEnum):
@@ -88,7 +90,7 @@ class Batch(CreatedAt, db.Model):
     codes_generated: Mapped[int] = mapped_column(default=0)
     #: Price a consumer pays per card (0 for free claims).
     price_fen: Mapped[int] = mapped_column(default=0)
-    #: claim, purchase or code.
+    #: claim, purchase, code or physical.
     issue_method: Mapped[str] = mapped_column(String(20))
     #: Cards one consumer may get from this batch; NULL = unlimited.
     per_user_limit: Mapped[int | None]

@@ -18,6 +18,8 @@ from server.timeutil import SHANGHAI
 
 #: Largest batch; a code batch's codes are generated in requests of at most MAX_CODES_PER_REQUEST.
 MAX_BATCH_QUANTITY = 1_000_000
+#: Largest physical batch: all its cards are created (numbers, encrypted secrets) in the approving request.
+MAX_PHYSICAL_QUANTITY = 100_000
 #: Free-form code input: codes are 16 characters, printed in groups with spaces or dashes.
 CODE_INPUT = validate.Length(min=1, max=64)
 
@@ -59,6 +61,8 @@ class CreateBatchSchema(Schema):
             errors["price_fen"] = "免费领取批次的价格应为 0"
         if method == IssueMethod.PURCHASE and price == 0:
             errors["price_fen"] = "购买批次的价格应大于 0"
+        if method == IssueMethod.PHYSICAL and (data.get("quantity") or 0) > MAX_PHYSICAL_QUANTITY:
+            errors["quantity"] = f"实体卡批次每批最多 {MAX_PHYSICAL_QUANTITY:,} 张"
         start, end = data.get("sale_start"), data.get("sale_end")
         if end is not None and end <= utcnow():
             errors["sale_end"] = "发行结束时间已过"

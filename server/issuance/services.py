@@ -20,6 +20,7 @@ from server.audit.models import AuditEntry
 from server.audit.services import record
 from server.auth import Principal
 from server.cards.models import Card
+from server.cards.physical import create_printed_cards
 from server.cards.services import issue_card
 from server.consumers.models import Consumer
 from server.db import utcnow
@@ -30,7 +31,7 @@ from server.ledger.models import ActorType
 from server.merchants.models import Merchant, MerchantKind, MerchantStatus
 from server.merchants.permissions import Action, allowed
 from server.merchants.services import get_merchant, require_approved
-from server.products.models import CardKind, CardProduct, ProductStatus
+from server.products.models import CardKind, CardProduct, ProductForm, ProductStatus
 from server.products.services import get_product
 from server.webhooks.events import record_event
 
@@ -71,11 +72,14 @@ def get_channel(session: Session, merchant_id: int, channel_id: int) -> Channel:
 # --- batches ----------------------------------------------------------------------------------------
 
 
-def create_batch(session: Session, actor: Principal, fields: Mapping[str, Any]) -> Batch:
+def create_batch(session: Session, actor: Principal, fields: Mapping[str, Any],
+                 config: Mapping[str, Any] | None = None) -> Batch:
     """A batch of a published product of an approved merchant.
 
-    Prepaid products (stored_value, count) wait for dual approval; the others sell at once. The
-    request schema has already checked the fields that need no database."""
+    Prepaid products (stored_value, count) wait for dual approval; the others sell at once. A
+    physical product's batch (``issue_method: physical``) creates its printed cards once active, which
+    needs ``config`` (to encrypt their secrets). The request schema has already checked the fields
+    that need no database."""
     require_approved(get_merchant(session, actor.merchant_id))
     product = get_product(session, actor.merchant_id, fields["product_id"])
     if product.status != ProductStatus.PUBLISHED:
@@ -83,6 +87,10 @@ def create_batch(session: Session, actor: Principal, fields: Mapping[str, Any]) 
     get_channel(session, actor.merchant_id, fields["channel_id"])
     if product.kind == CardKind.STORED_VALUE and fields["price_fen"] > product.face_value_fen:
         raise ValidationError({"price_fen": "储值卡的售价不能高于面值"})
+    physical_product = product.form == ProductForm.PHYSICAL
+    if physical_product != (fields["issue_method"] == IssueMethod.PHYSICAL):
+        raise ValidationError({"issue_method": "实体卡卡种须使用 physical 发行方式" if physical_product
+                               else "只有实体卡卡种可以使用 physical 发行方式"})
     batch = Batch(
         merchant_id=actor.merchant_id,
         status=BatchStatus.PENDING_APPROVAL if CardKind(product.kind).prepaid else BatchStatus.ACTIVE,
@@ -91,6 +99,7 @@ def create_batch(session: Session, actor: Principal, fields: Mapping[str, Any]) 
     )
     session.add(batch)
     session.flush()
+    _on_activation(session, config, batch, product)
     audit(session, actor, "batch.create", "batch", batch.id,
           {"product_id": product.id, "quantity": batch.quantity, "price_fen": batch.price_fen,
            "issue_method": batch.issue_method, "status": batch.status})
@@ -132,7 +141,17 @@ def _approval_role(staff_role: str | None, given: set[str]) -> str | None:
                  if role not in given and allowed(staff_role, action)), None)
 
 
-def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
+def _on_activation(session: Session, config: Mapping[str, Any] | None, batch: Batch, product: CardProduct) -> None:
+    """A physical batch that has just become active prints into existence: its cards are created."""
+    if batch.status != BatchStatus.ACTIVE or batch.issue_method != IssueMethod.PHYSICAL:
+        return
+    if config is None:
+        raise ValueError("creating printed cards needs the app config")
+    create_printed_cards(session, config, batch, product)
+
+
+def approve_batch(session: Session, actor: Principal, batch_id: int,
+                  config: Mapping[str, Any] | None = None) -> Batch:
     """Record the caller's approval; with both operations and finance the batch becomes active.
 
     The two must be different people, except at an individual (one-person) merchant. The batch row
@@ -154,6 +173,7 @@ def approve_batch(session: Session, actor: Principal, batch_id: int) -> Batch:
     if batch.status == BatchStatus.ACTIVE:
         record_event(session, merchant_id=batch.merchant_id, type="batch.approved",
                      data=lambda: {"batch": batch_to_dict(batch, approvals_of(session, [batch.id])[batch.id])})
+    _on_activation(session, config, batch, session.get_one(CardProduct, batch.product_id))
     audit(session, actor, "batch.approve", "batch", batch.id, {"role": role, "status": batch.status})
     return batch
 

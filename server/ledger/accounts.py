@@ -23,6 +23,8 @@ class MerchantAccount(StrEnum):
     WECHAT_CLEARING = "wechat_clearing"
     #: Money the merchant collected through its own systems, booked through the open API.
     EXTERNAL_CLEARING = "external_clearing"
+    #: Money taken at a store's till for printed cards sold at the counter.
+    TILL_CLEARING = "till_clearing"
     REVENUE = "revenue"
     PROMOTION = "promotion"
     REFUNDS = "refunds"

@@ -25,6 +25,8 @@ class JournalKind(StrEnum):
     REFUND = "refund"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    #: A lost named card's value moved to its replacement (补办).
+    REPLACE = "replace"
 
 
 class ActorType(StrEnum):
@@ -52,7 +54,7 @@ class Journal(CreatedAt, db.Model):
 
     id: Mapped[IntPK]
     merchant_id: Mapped[int] = merchant_fk()
-    #: issue, top_up, redeem, reverse, refund, transfer, expire or adjust.
+    #: issue, top_up, redeem, reverse, refund, expire, adjust or replace.
     kind: Mapped[str] = mapped_column(String(20))
     #: consumer, staff or system.
     actor_type: Mapped[str] = mapped_column(String(20))

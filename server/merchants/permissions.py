@@ -36,6 +36,10 @@ class Action(StrEnum):
     VIEW_CARDS = "cards.view"
     REVERSE = "redemptions.reverse"
     REACTIVATE_CARDS = "cards.reactivate"
+    PRINT_CARDS = "batches.print"
+    SELL_CARDS = "cards.activate"
+    REPORT_LOST = "cards.report_lost"
+    REPLACE_CARDS = "cards.replace"
     VIEW_REDEMPTIONS = "redemptions.view"
     VIEW_REPORTS = "reports.view"
     VIEW_AUDIT = "audit.view"
@@ -50,18 +54,19 @@ _READ = frozenset({Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.VIEW_PRODUCT
 ROLE_ACTIONS: dict[StaffRole, frozenset[Action]] = {
     StaffRole.OWNER: _EVERYTHING,
     StaffRole.MANAGER: _EVERYTHING - {Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE, Action.MANAGE_API_KEYS,
-                                     Action.MANAGE_WEBHOOKS},
+                                     Action.MANAGE_WEBHOOKS, Action.PRINT_CARDS},
     StaffRole.OPERATIONS: _READ | {
         Action.MANAGE_PRODUCTS, Action.PUBLISH_PRODUCTS, Action.MANAGE_CHANNELS, Action.MANAGE_BATCHES,
         Action.APPROVE_AS_OPERATIONS, Action.GENERATE_CODES, Action.BIND_CODES, Action.VIEW_CARDS,
-        Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS,
+        Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS, Action.PRINT_CARDS,
     },
     StaffRole.FINANCE: _READ | {
         Action.APPROVE_AS_FINANCE, Action.VIEW_CARDS, Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS,
         Action.VIEW_AUDIT,
     },
     StaffRole.CASHIER: frozenset(
-        {Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.REDEEM, Action.VIEW_CARDS, Action.VIEW_REDEMPTIONS}
+        {Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.REDEEM, Action.VIEW_CARDS, Action.VIEW_REDEMPTIONS,
+         Action.SELL_CARDS, Action.REPORT_LOST}
     ),
 }
 

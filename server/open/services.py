@@ -145,7 +145,7 @@ def issue_member_card(session: Session, config: Mapping[str, Any], actor: KeyAct
     take_from_stock(session, batch)
     card = issue_card(session, config, product=offer.product, batch=batch, owner_id=None,
                       paid_fen=batch.price_fen if method == IssueMethod.CODE else 0, actor_type=ActorType.STAFF,
-                      actor_id=actor.staff_id, clearing_account=MerchantAccount.EXTERNAL_CLEARING)
+                      actor_id=actor.staff_id, source=MerchantAccount.EXTERNAL_CLEARING)
     code = new_bind_code()
     session.add(MemberCard(merchant_id=actor.merchant_id, member_id=row.id, card_id=card.id, batch_id=batch.id,
                            api_key_id=actor.api_key_id, bind_code_hash=bind_code_digest(config, code)))

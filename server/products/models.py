@@ -26,6 +26,13 @@ class CardKind(StrEnum):
         return self in (CardKind.STORED_VALUE, CardKind.COUNT)
 
 
+class ProductForm(StrEnum):
+    """Whether the card exists only in the mini-program or is also printed (实体卡)."""
+
+    VIRTUAL = "virtual"
+    PHYSICAL = "physical"
+
+
 class ProductStatus(StrEnum):
     DRAFT = "draft"
     PENDING_REVIEW = "pending_review"
@@ -60,6 +67,7 @@ class CardProduct(CreatedAt, db.Model):
         one_of("kind", CardKind),
         one_of("status", ProductStatus),
         one_of("deduction_order", DeductionOrder),
+        one_of("form", ProductForm),
         *non_negative("face_value_fen", "uses", "min_spend_fen"),
         CheckConstraint(
             "discount_percent IS NULL OR (discount_percent BETWEEN 1 AND 99)", name="discount_percent_range"
@@ -74,6 +82,10 @@ class CardProduct(CreatedAt, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     #: stored_value, count, points or discount.
     kind: Mapped[str] = mapped_column(String(20))
+    #: virtual, or physical: printed cards sold and activated at the counter.
+    form: Mapped[str] = mapped_column(String(10), default=ProductForm.VIRTUAL)
+    #: Uploaded face artwork {key, width, height} (storage key and pixel size); NULL = the drawn face.
+    face_image: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     #: Named (记名) cards are registered to a person; unnamed ones are bearer cards.
     named: Mapped[bool] = mapped_column(default=True)
     #: Value loaded at issuance (principal of a stored-value card, price basis of a count card).

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from server.pagination import PageArgs
-from server.products.models import CardKind, DeductionOrder
+from server.products.models import CardKind, DeductionOrder, ProductForm
 from server.schemas import Fen, Schema, StrictInt
 
 
@@ -77,6 +78,7 @@ class ProductFieldsSchema(Schema):
 
     name = fields.String(validate=validate.Length(min=1, max=100))
     kind = fields.Enum(CardKind, by_value=True)
+    form = fields.Enum(ProductForm, by_value=True)
     named = fields.Boolean()
     face_value_fen = Fen()
     top_up = fields.Nested(TopUpSchema)
@@ -99,7 +101,7 @@ class ProductFieldsSchema(Schema):
     @ma.post_load
     def plain_values(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Enums back to their strings, as stored."""
-        return {k: (v.value if isinstance(v, CardKind | DeductionOrder) else v) for k, v in data.items()}
+        return {k: (v.value if isinstance(v, CardKind | DeductionOrder | ProductForm) else v) for k, v in data.items()}
 
 
 class CreateProductSchema(ProductFieldsSchema):
@@ -118,3 +120,7 @@ class ReviewSchema(Schema):
 
 class ListArgs(PageArgs):
     status = fields.String(load_default=None)
+
+
+class FaceUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "卡面图片，PNG 或 JPEG；实体卡至少 1011×638 像素"})

@@ -7,8 +7,10 @@ written to the audit log.
 from __future__ import annotations
 
 import copy
+import io
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,7 @@ from server.merchants.models import Store
 from server.merchants.services import get_merchant, require_approved
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import validate_product
+from server.storage import DocumentStorage
 from server.templates_library import get_template
 from server.timeutil import shanghai_today
 from server.webhooks.events import record_event
@@ -26,13 +29,14 @@ from server.webhooks.events import record_event
 #: API field name → CardProduct column, where they differ.
 _COLUMN_OF = {"points": "points_rule", "refund": "refund_rule", "card_no": "card_no_rule"}
 PRODUCT_FIELDS = (
-    "name", "kind", "named", "face_value_fen", "top_up", "uses", "service_name", "discount_percent", "points",
+    "name", "kind", "form", "named", "face_value_fen", "top_up", "uses", "service_name", "discount_percent", "points",
     "min_spend_fen", "validity", "refund", "transferable", "stackable_with_coupons", "store_scope",
     "regional_discounts", "card_no", "deduction_order", "terms", "style",
 )
 #: Fields every product has, whatever the merchant sends (the model's defaults, as API fields).
 _DEFAULTS: dict[str, Any] = {
-    "named": True, "face_value_fen": 0, "top_up": {"enabled": False, "tiers": []}, "uses": 0, "service_name": None,
+    "form": "virtual", "named": True, "face_value_fen": 0, "top_up": {"enabled": False, "tiers": []}, "uses": 0,
+    "service_name": None,
     "discount_percent": None, "points": {}, "min_spend_fen": 0, "validity": {"type": "permanent"},
     "refund": {"allowed": True, "fee_percent": 0}, "transferable": True, "stackable_with_coupons": True,
     "store_scope": "all", "regional_discounts": [], "card_no": {"prefix": "", "length": 16},
@@ -50,10 +54,21 @@ def run_validation(fields: dict[str, Any]) -> dict[str, Any]:
     return validate_product(fields, today=shanghai_today()).to_dict()
 
 
+def face_size(product: CardProduct | None) -> dict[str, int] | None:
+    """``{width, height}`` of the product's uploaded face; None when it has none."""
+    face = product.face_image if product is not None else None
+    return {"width": face["width"], "height": face["height"]} if face else None
+
+
+def validate_stored(product: CardProduct) -> dict[str, Any]:
+    """Validation of a stored product: its fields and the pixel size of its uploaded face, if any."""
+    return run_validation({**product_fields(product), "face_image": face_size(product)})
+
+
 def _apply(product: CardProduct, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         setattr(product, _COLUMN_OF.get(name, name), value)
-    product.validation = run_validation(product_fields(product))
+    product.validation = validate_stored(product)
 
 
 def _check_store_scope(session: Session, merchant_id: int, scope: Any) -> None:
@@ -110,10 +125,40 @@ def update_product(session: Session, actor: Principal, product_id: int, fields: 
     return product
 
 
+#: Face artwork a merchant may upload (decoded with Pillow, so only its size matters to validation).
+FACE_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+MAX_FACE_BYTES = 10 * 1024 * 1024
+
+
+def set_face_image(session: Session, actor: Principal, storage: DocumentStorage, product_id: int,
+                   data: bytes) -> CardProduct:
+    """Store a product's face artwork (PNG or JPEG) and revalidate: a physical product's face must be
+    print-sized (FACE_SIZE in its validation otherwise). Draft or rejected products only."""
+    product = get_product(session, actor.merchant_id, product_id)
+    if not PRODUCT_LIFECYCLE.allows(product.status, "edit"):
+        raise Conflict("只有草稿或被驳回的卡种可以修改")
+    if len(data) > MAX_FACE_BYTES:
+        raise ValidationError({"file": "卡面图片不能超过 10 MB"})
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt, (width, height) = image.format, image.size
+            image.verify()
+    except (OSError, Image.DecompressionBombError, SyntaxError):
+        raise ValidationError({"file": "卡面图片应为 PNG 或 JPEG"}) from None
+    if fmt not in FACE_FORMATS:
+        raise ValidationError({"file": "卡面图片应为 PNG 或 JPEG"})
+    product.face_image = {"key": storage.save(data, FACE_FORMATS[fmt]), "width": width, "height": height}
+    _apply(product, {})
+    PRODUCT_LIFECYCLE.apply(product, "edit")
+    session.flush()
+    _audit(session, actor, product, "product.face", {"width": width, "height": height})
+    return product
+
+
 def submit_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
     """Send for platform review; blocked while validation finds errors (422 VALIDATION_FAILED)."""
     product = get_product(session, actor.merchant_id, product_id)
-    product.validation = run_validation(product_fields(product))
+    product.validation = validate_stored(product)
     if product.validation["errors"]:
         raise BusinessRuleError("卡种存在校验错误，请修改后再提交", code="VALIDATION_FAILED",
                                 details=product.validation)

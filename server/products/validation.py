@@ -39,9 +39,19 @@ CARD_NO_MIN_RANDOM_DIGITS = 8
 REAL_NAME_THRESHOLD_FEN = 1_000_000
 BANK_TRANSFER_THRESHOLD_FEN = 5_000_000
 
+#: A printed card is CR80 (ISO/IEC 7810 ID-1), 85.60 × 53.98 mm; its face needs 300 dpi.
+CR80_RATIO = 85.60 / 53.98
+FACE_MIN_WIDTH, FACE_MIN_HEIGHT = 1011, 638
+#: How far (relative) an uploaded face's proportions may stray from CR80's.
+FACE_RATIO_TOLERANCE = 0.01
+FORMS = ("virtual", "physical")
+
+#: Refusing to replace a lost named card (挂失补办) is void under SPC 法释〔2025〕4号 Art. 9 [9, 14].
+REPLACEMENT_REFUSALS = ("不予补办", "不补办", "不予挂失", "不办理挂失", "不挂失", "遗失不补", "丢失不补",
+                        "不予补发", "不补发", "不再补卡", "不补卡")
 #: Void clauses [9] and Beijing's banned wording [16]; matching is leftmost, so 最终解释权归 stays whole.
 FORBIDDEN_CLAUSES = (
-    "概不退款", "恕不退款", "余额不退", "不退不换", "不予补办", "不补办",
+    "概不退款", "恕不退款", "余额不退", "不退不换", *REPLACEMENT_REFUSALS,
     "不得转让", "不可转让", "禁止转让", "最终解释权归", "解释权归", "单方调价",
 )
 _FORBIDDEN_CLAUSE = re.compile("|".join(FORBIDDEN_CLAUSES))
@@ -66,6 +76,7 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "regional_discounts[].discount_percent": int,
     "card_no": dict, "card_no.prefix": str, "card_no.length": int,
     "deduction_order": str, "terms": str, "style": dict, "style.color": str, "style.logo_url": str,
+    "form": str,
 }
 _MONEY_FIELDS = (
     "face_value_fen", "top_up.tiers[].amount_fen", "top_up.tiers[].bonus_fen", "top_up.min_fen",
@@ -315,6 +326,25 @@ def choices_are_known(product: _Product) -> Iterator[Finding]:
         yield Finding("deduction_order", "INVALID_CHOICE", "扣款顺序只能是按比例、先扣赠送金额或先扣本金")
     if product.typed("store_scope", str) not in (None, "all"):
         yield Finding("store_scope", "INVALID_CHOICE", "适用门店应为 \"all\"（全部门店）或门店列表")
+    if product.typed("form", str) not in (None, *FORMS):
+        yield Finding("form", "INVALID_CHOICE", "卡片形态只能是虚拟卡（virtual）或实体卡（physical）")
+
+
+@error_rule
+def physical_face_is_print_sized(product: _Product) -> Iterator[Finding]:
+    """A printed card's face must hold CR80 at 300 dpi (1011 × 638 px) in CR80's proportions, or it
+    prints blurred or distorted. Without an uploaded face the drawn one is rendered at that size."""
+    face = product.get("face_image")
+    if product.get("form") != "physical" or not isinstance(face, Mapping):
+        return
+    width, height = face.get("width"), face.get("height")
+    if not (type(width) is int and type(height) is int and width > 0 and height > 0):
+        return
+    ratio_off = abs(width / height - CR80_RATIO) / CR80_RATIO > FACE_RATIO_TOLERANCE
+    if width < FACE_MIN_WIDTH or height < FACE_MIN_HEIGHT or ratio_off:
+        yield Finding("face_image", "FACE_SIZE",
+                      f"实体卡卡面须至少 {FACE_MIN_WIDTH}×{FACE_MIN_HEIGHT} 像素（CR80 卡 300 dpi），"
+                      f"宽高比 85.60:53.98；上传的图片为 {width}×{height} 像素")
 
 
 @error_rule
@@ -458,7 +488,11 @@ def terms_have_no_void_clauses(product: _Product) -> Iterator[Finding]:
     inside a clause do not hide it; each clause found is reported once."""
     terms = re.sub(r"\s+", "", product.typed("terms", str) or "")
     for clause in dict.fromkeys(_FORBIDDEN_CLAUSE.findall(terms)):
-        yield Finding("terms", "TERMS_FORBIDDEN_CLAUSE", f"使用须知含有无效或禁止的条款「{clause}」，请删除")
+        if clause in REPLACEMENT_REFUSALS:
+            yield Finding("terms", "TERMS_FORBIDDEN_CLAUSE",
+                          f"使用须知含有「{clause}」：拒绝记名卡挂失补办的条款依最高法预付式消费司法解释无效，请删除")
+        else:
+            yield Finding("terms", "TERMS_FORBIDDEN_CLAUSE", f"使用须知含有无效或禁止的条款「{clause}」，请删除")
 
 
 @warning_rule

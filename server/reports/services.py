@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth import Principal
-from server.cards.models import Card
+from server.cards.models import Card, CardStatus
 from server.db import utcnow
 from server.errors import Forbidden
 from server.issuance.models import Batch, Channel
@@ -146,6 +146,14 @@ def _rows(session: Session, merchant_id: int, first: date, last: date, now: date
     return rows
 
 
+def _issued_between(since: datetime, until: datetime) -> tuple[ColumnElement, ...]:
+    """Cards issued in [since, until): a printed card when it is sold (activated), not when it is
+    printed; a replacement (补办) is the same card's value, not a new card."""
+    issued_at = func.coalesce(Card.activated_at, Card.created_at)
+    return (issued_at >= since, issued_at < until, Card.status != CardStatus.INACTIVE,
+            Card.replaces_card_id.is_(None))
+
+
 def _channel_rows(session: Session, merchant_id: int, since: datetime, until: datetime,
                   per_channel: dict[int | None, Activity]) -> list[dict[str, Any]]:
     """Per channel: cards issued, their acquisition cost, top-ups and redemptions."""
@@ -153,7 +161,7 @@ def _channel_rows(session: Session, merchant_id: int, since: datetime, until: da
     issued = dict(session.execute(
         select(Batch.channel_id, func.count(Card.id))
         .select_from(Card).outerjoin(Batch, Batch.id == Card.batch_id)
-        .where(Card.merchant_id == merchant_id, Card.created_at >= since, Card.created_at < until)
+        .where(Card.merchant_id == merchant_id, *_issued_between(since, until))
         .group_by(Batch.channel_id)
     ).tuples().all())
     result = []
@@ -201,8 +209,7 @@ def summary(
 
     store_names = dict(session.execute(select(Store.id, Store.name).where(Store.merchant_id == merchant_id)).all())
     cards_issued = session.scalar(
-        select(func.count(Card.id)).where(Card.merchant_id == merchant_id, Card.created_at >= since,
-                                          Card.created_at < until)
+        select(func.count(Card.id)).where(Card.merchant_id == merchant_id, *_issued_between(since, until))
     )
     return {
         "from": first.isoformat(),

@@ -196,6 +196,19 @@ function showPageError(message) {
 
 // --- scan-to-redeem -----------------------------------------------------------------------------
 
+// A printed card's number (its barcode): 12–19 digits with a Luhn check digit. Eighteen digits are
+// the member code shown in the mini-program, so that length never waits for a secret.
+function isPrintedCardNo(text) {
+  if (!/^[0-9]{12,19}$/.test(text) || text.length === 18) return false;
+  let total = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    let digit = Number(text[text.length - 1 - i]);
+    if (i % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    total += digit;
+  }
+  return total % 10 === 0;
+}
+
 // A scanner types into whatever has the focus, so the code input keeps it: Enter there submits;
 // Enter in another input goes back to the code input while it is still empty.
 function startCounter(form) {
@@ -236,7 +249,13 @@ function startCounter(form) {
   document.addEventListener("click", (event) => {
     if (!event.target.closest("input, select, textarea, button, a, label, video")) code.focus();
   });
+  const secret = form.elements.secret;
   form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === code && secret && !secret.value.trim() && isPrintedCardNo(code.value.trim())) {
+      event.preventDefault();  // a printed card's number: its secret comes next
+      secret.focus();
+      return;
+    }
     if (event.key === "Enter" && event.target !== code && event.target.tagName === "INPUT" && !code.value.trim()) {
       event.preventDefault();
       code.focus();
@@ -253,8 +272,9 @@ function startCounter(form) {
     clearErrors();
     const body = {};
     for (const [name, value] of new FormData(form)) {
-      if (name !== "idempotency_key") body[name] = value.trim();
+      if (name !== "idempotency_key" && name !== "secret") body[name] = value.trim();
     }
+    if (secret && secret.value.trim() && !body.code.includes(":")) body.code = `${body.code}:${secret.value.trim()}`;
     try {
       const { ok, answer, replayed } = await postIdempotent(form.action, body, key.value);
       if (ok) {
@@ -262,6 +282,7 @@ function startCounter(form) {
         if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
         key.value = newIdempotencyKey();
         code.value = "";
+        if (secret) secret.value = "";
         form.elements.amount_fen.value = "";
         form.elements.uses.value = "1";
         form.elements.redeem_points.value = "0";
@@ -333,6 +354,74 @@ async function startCamera(form) {
   });
 }
 
+// --- printed cards at the counter: activate, report lost, replace ---------------------------------
+
+// Each form posts its fields as JSON; a scanner's Enter in a card-number field moves on to the next
+// empty input of the form, and submits once the form is filled.
+function startCardCounter(form) {
+  const errorBox = document.querySelector("[data-card-error]");
+  const result = document.querySelector("[data-card-result]");
+  const key = form.elements.idempotency_key;
+  const submit = form.querySelector('[type="submit"]');
+  let busy = false;
+
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !event.target.matches("[data-scan]")) return;
+    const inputs = Array.from(form.querySelectorAll("input:not([type=hidden])"));
+    const next = inputs.slice(inputs.indexOf(event.target) + 1).find((input) => !input.value.trim() && !input.matches("[data-scan]"));
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy || (form.dataset.confirmAction && !window.confirm(form.dataset.confirmAction))) return;
+    busy = true;
+    submit.disabled = true;
+    errorBox.hidden = true;
+    form.querySelectorAll("[data-error-for]").forEach((slot) => { slot.hidden = true; });
+    const body = {};
+    for (const [name, value] of new FormData(form)) {
+      if (name !== "idempotency_key" && value.trim()) body[name] = value.trim();
+    }
+    try {
+      const { ok, answer } = await postIdempotent(form.action, body, key ? key.value : newIdempotencyKey());
+      if (ok) {
+        const card = answer.card;
+        result.replaceChildren();
+        for (const [label, text] of [["", answer.message], ["卡号", card.card_no], ["状态", card.status],
+          ["余额", `¥${(card.balance_fen / 100).toFixed(2)}`], ["剩余次数", card.remaining_uses], ["积分", card.points]]) {
+          const line = document.createElement("p");
+          line.textContent = label ? `${label}：${text}` : text;
+          result.append(line);
+        }
+        if (key) key.value = newIdempotencyKey();
+        form.reset();
+        form.querySelector("[data-scan]").focus();
+      } else {
+        const error = errorOf(answer);
+        if (error.code === "IDEMPOTENCY_CONFLICT" && key) key.value = newIdempotencyKey();
+        errorBox.textContent = error.message;
+        errorBox.hidden = false;
+        for (const [name, message] of Object.entries((error.details && error.details.fields) || {})) {
+          const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+          if (slot) {
+            slot.textContent = message;
+            slot.hidden = false;
+          }
+        }
+      }
+    } catch (failure) {
+      errorBox.textContent = "网络异常，结果未确认。请按回车重试，不会重复收款或补办。";
+      errorBox.hidden = false;
+    } finally {
+      busy = false;
+      submit.disabled = false;
+    }
+  });
+}
+
 // --- reversal of a redemption -------------------------------------------------------------------
 
 function startReversals() {
@@ -390,6 +479,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (wizard) startWizard(wizard);
   const counter = document.getElementById("redeem-form");
   if (counter) startCounter(counter);
+  document.querySelectorAll("form[data-card-action]").forEach(startCardCounter);
   startReversals();
   startCopyButtons();
   document.querySelectorAll("form[data-confirm]").forEach((form) => {

@@ -40,6 +40,20 @@ def test_only_an_expired_card_is_reactivated_and_a_frozen_one_can_still_be_refun
     assert CARD_LIFECYCLE.allows(CardStatus.FROZEN, "refund")
 
 
+def test_a_printed_card_is_activated_once_and_a_replaced_card_is_done_for():
+    card = Row(CardStatus.INACTIVE)
+    for event in ("report_lost", "replace", "refund", "expire"):
+        assert not CARD_LIFECYCLE.allows(card.status, event)
+    assert CARD_LIFECYCLE.apply(card, "activate") == (CardStatus.INACTIVE, CardStatus.ACTIVE)
+    with pytest.raises(Conflict):
+        CARD_LIFECYCLE.apply(card, "activate")
+    assert CARD_LIFECYCLE.apply(card, "report_lost") == (CardStatus.ACTIVE, CardStatus.FROZEN)
+    assert set(CARD_LIFECYCLE.sources("replace")) == {CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED}
+    CARD_LIFECYCLE.apply(card, "replace")
+    for event in ("activate", "replace", "refund", "reactivate", "unfreeze", "report_lost"):
+        assert not CARD_LIFECYCLE.allows(card.status, event)
+
+
 def test_a_redemption_is_reversed_at_most_once():
     redemption = Row(RedemptionStatus.COMPLETED)
     REDEMPTION_LIFECYCLE.apply(redemption, "reverse")

@@ -75,6 +75,7 @@ Page({
           validity: format.validityText(card),
           statusLabel: format.STATUS_LABELS[card.status] || card.status,
           topUp: kind === 'stored_value' && card.status === 'active' && Boolean(card.product.top_up && card.product.top_up.enabled),
+          reportable: card.status === 'active' && Boolean(card.product.named),
           refundable: card.status === 'active' && Boolean(card.product.refund && card.product.refund.allowed) &&
             (kind === 'stored_value' || kind === 'count'),
         },
@@ -150,6 +151,26 @@ Page({
           this.setData({revealed: {cardNo: secret.card_no, secret: secret.secret}})
           clearTimeout(this.revealTimer)
           this.revealTimer = setTimeout(() => this.setData({revealed: null}), REVEAL_SHOWN_MS)
+        } catch (err) {
+          // shown by the api module
+        }
+      },
+    })
+  },
+
+  /** Report a named card lost (挂失): it is frozen at once; the counter replaces it (补办). */
+  onReportLost() {
+    wx.showModal({
+      title: '挂失此卡',
+      content: '挂失后此卡立即冻结，不能再消费；请持身份证明到门店补办新卡，余额、次数和积分将全部转入新卡。',
+      confirmText: '挂失',
+      success: async res => {
+        if (!res.confirm) return
+        try {
+          await api.post(`/api/v1/mp/cards/${this.cardId}/report-lost`)
+          this.stopRefreshing()
+          wx.showToast({title: '已挂失', icon: 'success'})
+          await this.loadCard()
         } catch (err) {
           // shown by the api module
         }

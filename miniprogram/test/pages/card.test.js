@@ -143,3 +143,27 @@ test('number and secret are revealed only after the person confirms', async () =
   await jest.advanceTimersByTimeAsync(60 * 1000)
   expect(text(page)).not.toContain('123456789012')
 })
+
+test('a named card is reported lost after the person confirms, then shows frozen', async () => {
+  const named = Object.assign({}, CARD, {product: Object.assign({}, CARD.product, {named: true})})
+  server.on('POST /api/v1/mp/cards/10/report-lost', {status: 200, body: Object.assign({}, named, {status: 'frozen'})})
+  const page = await openPage(named)
+  expect(text(page)).toContain('挂失')
+  server.on('GET /api/v1/mp/cards/10', {status: 200, body: Object.assign({}, named, {status: 'frozen'})})
+  wx.showModal.mockImplementationOnce(options => options.success({confirm: false, cancel: true}))
+  page.instance.onReportLost()
+  await flushPromises()
+  expect(server.callsTo('POST /api/v1/mp/cards/10/report-lost')).toHaveLength(0)
+  page.instance.onReportLost()
+  await flushPromises()
+  expect(server.callsTo('POST /api/v1/mp/cards/10/report-lost')).toHaveLength(1)
+  expect(text(page)).toContain('此卡已冻结，不能出示会员码')
+  const before = codeRequests()
+  await jest.advanceTimersByTimeAsync(REFRESH_INTERVAL_MS * 2)
+  expect(codeRequests()).toBe(before)
+})
+
+test('an unnamed card offers no report-lost', async () => {
+  const page = await openPage(Object.assign({}, CARD, {product: Object.assign({}, CARD.product, {named: false})}))
+  expect(text(page)).not.toContain('挂失')
+})

@@ -687,3 +687,38 @@ def test_batch_without_limit_counts_the_whole_quantity():
                                                           (100, "10", None), (100, 10, -1)])
 def test_batch_with_malformed_numbers_has_no_warning(price, quantity, limit):
     assert batch_warnings(price, quantity, limit) == []
+
+
+# --- physical cards ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clause", ["不予挂失", "遗失不补", "丢失不补", "不补发", "不予补办"])
+def test_refusing_replacement_is_a_void_clause(clause):
+    found = clause_findings(f"本卡为记名卡，{clause}。")
+    assert [f.field for f in found] == ["terms"]
+    assert clause in found[0].message and "挂失补办" in found[0].message
+
+
+def face_findings(form: str, width: int, height: int) -> list[Finding]:
+    data = product(form=form, face_image={"width": width, "height": height})
+    return [f for f in validate(data).errors if f.code == "FACE_SIZE"]
+
+
+@pytest.mark.parametrize("size", [(1011, 638), (2022, 1276), (1016, 640)])
+def test_a_print_sized_face_at_the_cr80_ratio_passes(size):
+    assert face_findings("physical", *size) == []
+
+
+@pytest.mark.parametrize("size", [(800, 505), (1010, 637), (1200, 638), (1011, 800)])
+def test_a_physical_face_too_small_or_out_of_ratio_is_face_size(size):
+    (finding,) = face_findings("physical", *size)
+    assert finding.field == "face_image"
+    assert f"{size[0]}×{size[1]}" in finding.message  # the size found
+
+
+def test_a_virtual_product_may_have_any_face():
+    assert face_findings("virtual", 640, 400) == []
+
+
+def test_the_form_is_a_closed_choice():
+    assert ("form", "INVALID_CHOICE") in errors(product(form="plastic"))
