@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
+from server.cards.events import record_card_event
 from server.cards.expiry import REACTIVATION_PERIOD
 from server.cards.models import CARD_LIFECYCLE, Card, CardStatus
 from server.cards.numbers import DEFAULT_LENGTH, generate_card_no, new_card_secret
@@ -136,6 +137,7 @@ def activate_card(session: Session, actor: Principal, card_no: str, *, store_id:
                  source=MerchantAccount.TILL_CLEARING, store_id=store.id, locked={card.id: card})
     record(session, action="card.activate", actor_type="staff", actor_id=actor.id, merchant_id=card.merchant_id,
            target_type="card", target_id=card.id, detail={"store_id": store.id, "paid_fen": paid_fen})
+    record_card_event(session, card, "card.issued")
     return card
 
 
@@ -229,6 +231,7 @@ def replace_card(session: Session, config: Mapping[str, Any], actor: Principal, 
     record(session, action="card.replace", actor_type="staff", actor_id=actor.id, merchant_id=old.merchant_id,
            target_type="card", target_id=old.id,
            detail={"new_card_id": new.id, "from_stock": bool(new_card_no), **moved})
+    record_card_event(session, new, "card.issued", replaces_card_no=old.card_no)
     return new
 
 
@@ -256,4 +259,5 @@ def bind_printed_card(session: Session, config: Mapping[str, Any], *, card_no: s
     session.expire(card, ["owner_id", "issued_to_id"])
     record(session, action="card.bind", actor_type="consumer", actor_id=consumer_id, merchant_id=card.merchant_id,
            target_type="card", target_id=card.id)
+    record_card_event(session, card, "card.bound")
     return card

@@ -9,6 +9,8 @@ from server.db import db
 from server.ledger.models import Journal, LedgerEntry
 from server.ledger.services import verify_ledger
 from server.timeutil import shanghai_today
+from server.webhooks.events import EVENT_TYPES
+from server.webhooks.models import WebhookEvent
 from tests import issuance_support as support
 from tests.api.physical_cards.conftest import (
     PRICE_FEN,
@@ -19,6 +21,7 @@ from tests.api.physical_cards.conftest import (
     printed_cards,
     redeem,
 )
+from tests.webhooks.support import create_webhook
 
 
 def _entries(app, card_no: str) -> list[tuple[str, int]]:
@@ -258,3 +261,16 @@ def test_an_expired_card_is_replaced_with_its_balance_valid_again(app, client, s
     assert fresh.expires_at is None  # a permanent product: valid again for good, as a reactivation would be
     with app.app_context():
         assert verify_ledger(db.session) == []
+
+
+def test_selling_and_binding_a_printed_card_tell_the_merchants_systems(
+        app, client, shop, printed, issue_token, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOKS_AFTER_COMMIT", False)  # recorded, not sent
+    create_webhook(client, shop, "https://erp.example.com/hooks", events=list(EVENT_TYPES))
+    card_no, secret = printed.cards[0]
+    assert activate(client, shop, card_no).status_code == 200
+    assert _bind(client, issue_token, card_no, secret)[0].status_code == 201
+    with app.app_context():
+        events = [(event.type, event.data["card"]["card_no"]) for event in
+                  db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+    assert events == [("card.issued", card_no), ("card.bound", card_no)]
