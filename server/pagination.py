@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.errors import ValidationError
+from server.http_safety import INT64_MAX
 from server.schemas import Schema
 
 
@@ -30,9 +31,12 @@ def encode_cursor(last_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        last_id = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
         raise ValidationError({"cursor": "游标无效"}) from None
+    if not 0 <= last_id <= INT64_MAX:  # an id the BIGINT column can compare with
+        raise ValidationError({"cursor": "游标无效"})
+    return last_id
 
 
 def paginate(

@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server.db import db
-from server.errors import AppError, Conflict, MethodNotAllowed, NotFound, ServiceUnavailable, ValidationError
+from server.errors import (
+    AppError,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationError,
+)
+from server.http_safety import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +31,9 @@ def client_ip() -> str:
 
 
 def error_response(error: AppError) -> Response:
-    response = jsonify(error.to_dict())
+    body = error.to_dict()
+    body["request_id"] = current_request_id()  # beside the envelope: what the caller quotes to support
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response
@@ -34,44 +45,64 @@ def _from_http_exception(exc: HTTPException) -> AppError:
         return NotFound("接口不存在")
     if exc.code == 405:
         return MethodNotAllowed()
-    if exc.code in (400, 413, 415):
-        return ValidationError({"body": "请求体无效或过大"})
+    if exc.code == 413:
+        return PayloadTooLarge()
+    if exc.code in (400, 415):
+        return ValidationError({"body": "请求体无效"})
     error = AppError(exc.description, code=(exc.name or "ERROR").upper().replace(" ", "_"))
     error.status = exc.code or 500
     return error
 
 
+def _respond(error: AppError) -> Response:
+    """The envelope, or the console's error page for a browser on /console or /platform."""
+    if request.path.startswith(("/console", "/platform")):
+        from server.console.pages import browser_error_page
+
+        page = browser_error_page(error)
+        if page is not None:
+            return page
+    return error_response(error)
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # a dead connection cannot roll back; the pool discards it
+        log.warning("rollback failed after an error")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> Response:
-        db.session.rollback()
-        return error_response(error)
+        _rollback()
+        return _respond(error)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response:
-        db.session.rollback()
-        return error_response(_from_http_exception(exc))
+        _rollback()
+        return _respond(_from_http_exception(exc))
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError) -> Response:
-        db.session.rollback()
+        _rollback()
         log.error("database error: %s", exc.__class__.__name__)
-        return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+        return _respond(ServiceUnavailable("数据库暂不可用，请稍后再试"))
 
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)
     def handle_redis_down(exc: Exception) -> Response:
-        db.session.rollback()
+        _rollback()
         log.error("redis error: %s", exc.__class__.__name__)
-        return error_response(ServiceUnavailable("缓存服务暂不可用，请稍后再试"))
+        return _respond(ServiceUnavailable("缓存服务暂不可用，请稍后再试"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
-        db.session.rollback()
+        _rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         error = AppError("服务器内部错误", code="INTERNAL_ERROR")
         error.status = 500
-        return error_response(error)
+        return _respond(error)
 
 
 def register_transaction_boundary(app: Flask) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 
 from server.console import csrf
 from server.db import db
@@ -70,6 +71,24 @@ def error_page(error: AppError) -> Response:
         return error_response(error)
     g.error = error
     response = make_response(render_template(_ERROR_TEMPLATES[request.blueprint or ""]))
+    return _with_status(response, error)
+
+
+def browser_error_page(error: AppError) -> Response | None:
+    """For a browser on a console path that failed outside a page's own handling (unknown URL, body too
+    large, database or Redis down): the console's error page; None when the caller wants JSON."""
+    if wants_json():
+        return None
+    template = "platform/error.html" if request.path.startswith("/platform") else "console/error.html"
+    g.error = error
+    try:
+        response = make_response(render_template(template))
+    except Exception:  # the page itself needs what is down: plain HTML, still in Chinese
+        response = make_response(f"<!doctype html><meta charset=utf-8><title>出错了</title>"
+                                 f"<p>{escape(error.message)}</p>")
+    response.headers.setdefault("Content-Type", "text/html; charset=utf-8")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return _with_status(response, error)
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from server.http_safety import INT64_MAX, INT64_MIN
 from server.pagination import PageArgs
 from server.products.models import CardKind, DeductionOrder
-from server.schemas import Fen, Schema, StrictInt
+from server.schemas import Fen, Schema, StrictInt, http_url
 
 
 class StoreScope(fields.Field):
@@ -22,7 +23,7 @@ class StoreScope(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if value == "all":
             return value
-        if isinstance(value, list) and all(type(v) is int for v in value):
+        if isinstance(value, list) and all(type(v) is int and INT64_MIN <= v <= INT64_MAX for v in value):
             return value
         raise ma.ValidationError('应为 "all" 或门店 ID 数组')
 
@@ -69,7 +70,7 @@ class CardNoSchema(Schema):
 
 class StyleSchema(Schema):
     color = fields.String(load_default="#3B5BDB", validate=validate.Length(max=20))
-    logo_url = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    logo_url = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=500), http_url])
 
 
 class ProductFieldsSchema(Schema):
