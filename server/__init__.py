@@ -74,7 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, database, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     redis_connection.init_app(app)
-    api = flask_smorest.Api(app)
+    from server.openapi_errors import Api
+
+    api = Api(app)
     app.extensions["kabao_api"] = api
 
     from server.cards.face_views import blueprint as faces_blueprint
