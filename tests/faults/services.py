@@ -135,7 +135,7 @@ class OwnGunicorn:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "2", "--timeout", "30", "wsgi:app"],
+             "--graceful-timeout", "2", "--timeout", "30", "--no-control-socket", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(lambda: port_open(self.port), timeout=30)
