@@ -26,7 +26,7 @@ from flask import Flask, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter, IntegerConverter, PathConverter, UnicodeConverter
 
-from server.errors import ValidationError
+from server.errors import PayloadTooLarge, ValidationError
 
 #: Deepest JSON nesting a request may have; Kabao's deepest body (top_up.tiers[].amount_fen) has 4.
 MAX_JSON_DEPTH = 32
@@ -156,10 +156,17 @@ def _refuse_bad_query_and_form() -> None:
 
 
 def _limit_body() -> None:
-    """Multipart uploads may be as large as MAX_CONTENT_LENGTH; every other body is MAX_BODY_BYTES at most."""
+    """Multipart uploads may be as large as MAX_CONTENT_LENGTH; every other body is MAX_BODY_BYTES at most.
+
+    A body without Content-Length (chunked, behind gunicorn) is read here: werkzeug stops such a
+    stream at the limit without a word, which would hand the view a truncated body."""
     if request.mimetype != "multipart/form-data":
         limit = request.max_content_length
         request.max_content_length = min(limit, MAX_BODY_BYTES) if limit else MAX_BODY_BYTES
+    if request.content_length is None and "wsgi.input_terminated" in request.environ:
+        limit = request.max_content_length
+        if limit is not None and len(request.get_data(cache=True, parse_form_data=False)) >= limit:
+            raise PayloadTooLarge()
 
 
 # --- request ids and logs ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from markupsafe import escape
 from server.console import csrf
 from server.db import db
 from server.errors import AppError, ValidationError
+from server.http_safety import BadSegment
 from server.web import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +105,8 @@ def show_error(error: AppError) -> Response:
     g.error = error
     shared = {name for rule in current_app.url_map.iter_rules(page) for name in rule.arguments}
     arguments = {name: value for name, value in (request.view_args or {}).items() if name in shared}
+    if any(isinstance(value, BadSegment) for value in arguments.values()):  # the URL itself was refused
+        return error_page(error)
     try:
         response = make_response(current_app.view_functions[page](**arguments))
     except AppError:  # the page itself is gone (e.g. another merchant's product): say what failed

@@ -38,3 +38,11 @@ def test_a_bad_url_segment_on_a_console_page_is_shown_on_the_page(staff_client):
 def test_a_nul_in_a_console_filter_is_refused_on_the_page(staff_client):
     response = staff_client("owner").get("/console/batches?status=active%00", headers=HTML)
     assert response.status_code == 400 and response.mimetype == "text/html"
+
+
+def test_a_bad_url_segment_on_a_form_post_is_shown_on_an_error_page(staff_client):
+    from tests.console.helpers import post_form
+
+    response = post_form(staff_client("owner"), f"/console/products/{2**63}/submit", headers=HTML)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "9223372036854775807" in response.get_data(as_text=True)

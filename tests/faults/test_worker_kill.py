@@ -153,3 +153,18 @@ def test_the_access_log_masks_tokens_and_names_the_request(gunicorn):
     assert "SECRETQRTOKEN123" not in log and "SECRETTRANSFER456" not in log
     assert "/api/v1/mp/qr/***.png" in log and "/api/v1/mp/transfers/***/accept" in log
     assert f"request_id={qr.headers['X-Request-Id']}" in log
+
+
+def test_behind_gunicorn_a_chunked_body_over_the_limit_is_413_with_the_envelope(gunicorn):
+    def chunks():
+        for _ in range(64):
+            yield b"x" * 32768  # 2 MB without a Content-Length
+
+    response = requests.post(f"{gunicorn.base_url}/api/v1/platform/login", data=chunks(), timeout=10,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    small = requests.post(f"{gunicorn.base_url}/api/v1/platform/login", timeout=10,
+                          data=iter([b'{"username": "nobody", ', b'"password": "wrong-pass"}']),
+                          headers={"Content-Type": "application/json"})
+    assert small.status_code == 401  # a chunked body within the limit is read whole
