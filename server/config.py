@@ -70,7 +70,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         #: HMAC key for redemption codes; derived from SECRET_KEY when unset.
         "CODE_HASH_KEY": env.get("CODE_HASH_KEY"),
         #: Largest request body (multipart uploads); other bodies stop at 1 MB (server/http_safety.py).
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 8 * 1024 * 1024),
     }
     config.update(overrides or {})
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))

@@ -118,9 +118,9 @@ def register_transaction_boundary(app: Flask) -> None:
         except IntegrityError:
             db.session.rollback()
             log.warning("commit refused by a constraint on %s %s", request.method, request.path)
-            return error_response(Conflict("数据已被并发修改，请重试"))
+            return _respond(Conflict("数据已被并发修改，请重试"))
         except OperationalError:
             db.session.rollback()
             log.error("commit failed on %s %s", request.method, request.path)
-            return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+            return _respond(ServiceUnavailable("数据库暂不可用，请稍后再试"))
         return response

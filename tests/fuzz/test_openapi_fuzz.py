@@ -6,7 +6,7 @@ asks for — so the generated values reach the views, the schemas and PostgreSQL
 check. Every response must be below 500; error responses must be API.md's envelope as documented
 (``default`` response), and any response whose status the document describes must match it.
 
-Bounded so it fits CI: ``FUZZ_EXAMPLES`` examples per operation (default 60, derandomized so a
+Bounded so it fits CI: ``FUZZ_EXAMPLES`` examples per operation (default 100, derandomized so a
 failure reproduces). Run more locally with ``FUZZ_EXAMPLES=500 make fuzz``.
 """
 
@@ -26,7 +26,7 @@ from tests.conftest import admin_headers
 
 pytestmark = pytest.mark.postgres
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 
 
 @pytest.fixture
