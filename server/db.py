@@ -42,6 +42,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: What the columns hold: BIGINT ids, INTEGER amounts and counts (``Mapped[int]``). Input is bounded
+#: to these before it reaches a statement (server/schemas.py, server/http_safety.py).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 #: 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: JSON documents, stored as JSONB on PostgreSQL.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import flask_smorest
 import marshmallow as ma
 
-from server.http_safety import INT64_MAX, Int64Converter
+from server.db import INT64_MAX
+from server.http_safety import Int64Converter
 
 
 class ErrorBodySchema(ma.Schema):

@@ -10,8 +10,8 @@ import marshmallow as ma
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from server.db import INT64_MAX
 from server.errors import ValidationError
-from server.http_safety import INT64_MAX
 from server.schemas import Schema
 
 

@@ -23,8 +23,9 @@ import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from server.db import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from server.errors import ValidationError
-from server.http_safety import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, parse_json_body, unstorable_text
+from server.http_safety import parse_json_body, unstorable_text
 
 #: marshmallow's English messages → Chinese; anything unlisted passes through unchanged.
 _MESSAGES = {

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, request
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server.db import db
@@ -88,6 +88,15 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         log.error("database error: %s", exc.__class__.__name__)
         return _respond(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(exc: DataError) -> Response:
+        """A value the database refuses (out of range, invalid text) that no schema bound caught: still
+        the caller's input, so 400 — and an error line, since a bound is missing (the fuzz test fails on it)."""
+        _rollback()
+        log.error("value refused by the database on %s %s: %s", request.method, request.path,
+                  exc.orig.__class__.__name__ if exc.orig is not None else "DataError")
+        return _respond(ValidationError({"body": "数值或文本超出可存储的范围"}))
 
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)

@@ -11,7 +11,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from server.http_safety import INT64_MAX, INT64_MIN
+from server.db import INT64_MAX, INT64_MIN
 from server.pagination import PageArgs
 from server.products.models import CardKind, DeductionOrder
 from server.schemas import Fen, Schema, StrictInt, http_url

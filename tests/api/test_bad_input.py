@@ -98,6 +98,22 @@ def test_a_redemption_of_2_pow_31_fen_is_refused_before_any_card_is_touched(clie
     _refused(response, "amount_fen")
 
 
+def test_points_beyond_the_integer_column_are_refused_at_the_counter(app, shop, client):
+    from server.db import db
+    from server.products.models import CardProduct
+    from tests.counter import Counter
+
+    counter = Counter(app, shop)
+    with app.app_context():
+        db.session.get(CardProduct, counter.product_ids["points"]).points_rule = {"earn_per_yuan": 1000}
+        db.session.commit()
+    card_id = counter.card("points")
+    response = counter.redeem(client, code=counter.code(card_id)["numeric"], amount_fen=BIG_INT - 1)
+    assert "积分" in _refused(response, "amount_fen")
+    small = counter.redeem(client, code=counter.code(card_id)["numeric"], amount_fen=10_000)
+    assert small.status_code == 200 and small.get_json()["points_earned"] == 100_000
+
+
 def test_the_largest_integer_still_passes_the_schema(client, shop):
     body = {"name": "c", "kind": "offline", "cost_per_card_fen": BIG_INT - 1}
     assert client.post("/api/v1/merchant/channels", json=body, headers=shop.headers("owner")).status_code == 201
@@ -254,3 +270,18 @@ def test_postgres_bigint_and_integer_overflows_are_validation_errors(client, sho
     _refused(client.get("/api/v1/platform/card-products?status=x%00", headers=admin), "status")
     _refused(client.post(f"/api/v1/platform/merchants/{BIG_ID}/review", json={"decision": "approve"},
                          headers=admin), "merchant_id")
+
+
+@pytest.mark.postgres
+def test_a_value_the_database_refuses_is_still_a_400_and_logged_as_a_missing_bound(app_config, app, caplog):
+    from sqlalchemy import text
+
+    from server import create_app
+    from server.db import db
+
+    unbounded = create_app({**app_config, "REDIS_CLIENT": app.extensions["kabao_redis"]})
+    unbounded.add_url_rule("/unbounded", view_func=lambda: str(
+        db.session.execute(text("SELECT CAST(:v AS integer)"), {"v": 2**40}).scalar()))
+    response = unbounded.test_client().get("/unbounded")
+    _refused(response, "body")
+    assert any(r.getMessage().startswith("value refused by the database") for r in caplog.records)
