@@ -50,7 +50,8 @@ class ValiditySchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(["permanent", "fixed", "relative"]))
     start = fields.String(allow_none=True, load_default=None)
     end = fields.String(allow_none=True, load_default=None)
-    days = StrictInt(allow_none=True, load_default=None)
+    #: At most a century: a card's expiry must stay a date Python can compute (year ≤ 9999).
+    days = StrictInt(allow_none=True, load_default=None, validate=validate.Range(max=36_600))
 
 
 class RefundSchema(Schema):

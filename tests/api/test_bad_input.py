@@ -192,6 +192,14 @@ def test_report_dates_out_of_range_name_the_field(client, shop, query, field):
     _refused(client.get(f"/api/v1/merchant/reports/summary?{query}", headers=shop.headers()), field)
 
 
+@pytest.mark.parametrize("days", [10**7, BIG_INT - 1])
+def test_a_relative_validity_no_expiry_date_can_hold_is_refused(client, shop, days):
+    body = {"name": "卡", "kind": "stored_value", "validity": {"type": "relative", "days": days}}
+    message = _refused(client.post("/api/v1/merchant/card-products", json=body, headers=shop.headers("owner")),
+                       "validity.days")
+    assert "36600" in message
+
+
 def test_a_sale_window_beyond_year_2999_is_refused(client, shop, app):
     product_id = support.product(app, shop.merchant_id, status="approved")
     channel_id = support.channel(app, shop.merchant_id)
