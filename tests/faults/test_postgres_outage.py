@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from server import create_app
 from server.auth import Principal, PrincipalKind, issue_token
 from server.cards.models import Card
+from server.console.auth import STAFF
 from server.crypto import encrypt
 from server.db import db
 from server.extensions import get_redis
@@ -66,10 +67,12 @@ def counter_setup(own_app):
         card = factories.card(db.session, product, principal_fen=OPENING_FEN,
                               secret_encrypted=encrypt(own_app.config, "246810"))
         db.session.commit()
-        token = issue_token(get_redis(), Principal(PrincipalKind.STAFF, cashier.id, merchant_id=merchant.id,
-                                                   role="cashier", store_id=store.id), 600)
+        principal = Principal(PrincipalKind.STAFF, cashier.id, merchant_id=merchant.id, role="cashier",
+                              store_id=store.id)
+        token = issue_token(get_redis(), principal, 600)
+        session_token = issue_token(get_redis(), principal, 600)
         return {"headers": {"Authorization": f"Bearer {token}"}, "store_id": store.id, "card_id": card.id,
-                "code": f"{card.card_no}:246810"}
+                "code": f"{card.card_no}:246810", "console_session": session_token}
 
 
 def _redeem(client, setup, key):
@@ -97,7 +100,12 @@ def test_postgres_crash_under_load_is_503_then_recovers_with_nothing_half_writte
     time.sleep(1.0)
     before_crash = len(results)
     cluster.stop("immediate")
-    time.sleep(2.0)
+    time.sleep(1.0)
+    browser = own_app.test_client()
+    with browser.session_transaction() as cookie:
+        cookie[STAFF.session_key] = counter_setup["console_session"]
+    page = browser.get("/console/", headers={"Accept": "text/html"})
+    time.sleep(1.0)
     during_outage = results[before_crash:]
     cluster.start()
     time.sleep(2.0)
@@ -112,6 +120,8 @@ def test_postgres_crash_under_load_is_503_then_recovers_with_nothing_half_writte
     assert all(body["error"]["code"] == "SERVICE_UNAVAILABLE" for _, status, body, _ in results if status == 503)
     assert max(seconds for *_, seconds in results) < 5, "no request waits more than a few seconds"
     assert results[-1][1] == 200, "served again after the restart, without restarting the app"
+    assert page.status_code == 503 and page.mimetype == "text/html"  # the console's page, not JSON
+    assert "数据库暂不可用" in page.get_data(as_text=True)
 
     # Cashiers retry what was refused, with the same key: each goes through once.
     client = own_app.test_client()
