@@ -26,7 +26,7 @@ from flask import Flask, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter, IntegerConverter, PathConverter, UnicodeConverter
 
-from server.db import INT64_MAX, INT64_MIN
+from server.db import INT64_MAX, INT64_MIN, unstorable_text
 from server.errors import PayloadTooLarge, ValidationError
 
 #: Deepest JSON nesting a request may have; Kabao's deepest body (top_up.tiers[].amount_fen) has 4.
@@ -35,14 +35,6 @@ MAX_JSON_DEPTH = 32
 MAX_BODY_BYTES = 1024 * 1024
 #: Largest multipart upload (qualification images are at most 5 MB, CSVs smaller).
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def unstorable_text(value: str) -> bool:
-    """True for text no database column can hold: NUL characters and lone surrogates."""
-    return _UNSTORABLE.search(value) is not None
-
 
 # --- JSON -------------------------------------------------------------------------------------------
 

@@ -122,6 +122,15 @@ def test_the_largest_integer_still_passes_the_schema(client, shop):
 # --- 3. NUL characters (and lone surrogates) anywhere -------------------------------------------------
 
 
+def test_a_nul_in_an_uploaded_csv_is_a_validation_error(client, shop):
+    import io
+
+    data = {"file": (io.BytesIO(b"code,openid\nABCD2345EFGH6789,o_x\x00y\n"), "bind.csv")}
+    response = client.post("/api/v1/merchant/batches/1/codes/bind", data=data, content_type="multipart/form-data",
+                           headers=shop.headers("owner"))
+    assert "NUL" in _refused(response, "file")
+
+
 def test_a_nul_in_an_unauthenticated_login_is_a_validation_error(client):
     body = {"username": "a\u0000b", "password": "x"}
     _refused(client.post("/api/v1/platform/login", json=body), "username")
