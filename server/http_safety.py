@@ -1,8 +1,8 @@
 """What every request and response goes through, whatever the endpoint: bounded input, traceable logs.
 
-- Request bodies: at most ``MAX_CONTENT_LENGTH`` (multipart uploads) or ``MAX_BODY_BYTES`` (anything
-  else), else 413 PAYLOAD_TOO_LARGE; JSON nested deeper than ``MAX_JSON_DEPTH`` is refused before the
-  parser recurses (400 VALIDATION_ERROR on ``body``).
+- Request bodies: at most ``MAX_CONTENT_LENGTH`` (config, 8 MB: multipart uploads) or ``MAX_BODY_BYTES``
+  (anything else), else 413 PAYLOAD_TOO_LARGE, with or without a Content-Length; JSON nested deeper
+  than ``MAX_JSON_DEPTH`` is refused before the parser recurses (400 VALIDATION_ERROR on ``body``).
 - URL segments: ``<int:…>`` holds a signed 64-bit id and no segment holds a NUL or a lone surrogate;
   anything else is 400 VALIDATION_ERROR naming the segment (the converters cannot name it, so they
   hand a marker to a URL-value preprocessor that can).
@@ -33,8 +33,6 @@ from server.errors import PayloadTooLarge, ValidationError
 MAX_JSON_DEPTH = 32
 #: Largest request body that is not a multipart upload (JSON, forms, WeChat's XML).
 MAX_BODY_BYTES = 1024 * 1024
-#: Largest multipart upload (qualification images are at most 5 MB, CSVs smaller).
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 # --- JSON -------------------------------------------------------------------------------------------
 
