@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram lint bench clean
+.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram fuzz lint bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ test-miniprogram: install
 
 test-postgres: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# More fuzzing than the suite's bounded run (PostgreSQL, as test-postgres): FUZZ_EXAMPLES per operation.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -s $(PYTEST_ARGS)
 
 # ruff, and the layer contract of pyproject.toml (import-linter): an upward import fails the build.
 lint: install

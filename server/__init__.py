@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,10 +64,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
     )
+    from server import http_safety
+
+    http_safety.init_app(app)  # body limits, JSON depth, URL segment bounds, request ids, masked logs
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
@@ -79,7 +79,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.jobs.queue import init_jobs
 
     init_jobs(app)  # background jobs: RQ on REDIS_URL, or a thread of this process
-    api = flask_smorest.Api(app)
+    from server.openapi_errors import Api
+
+    api = Api(app)
     app.extensions["kabao_api"] = api
 
     from server.api.faces import blueprint as faces_blueprint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -38,6 +39,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: What the columns hold: BIGINT ids, INTEGER amounts and counts (``Mapped[int]``). Input is bounded
+#: to these before it reaches a statement (server/schemas.py, server/http_safety.py).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: str) -> bool:
+    """True for text no text column can hold: NUL characters and lone surrogates."""
+    return _UNSTORABLE.search(value) is not None
 
 
 #: 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.

@@ -45,6 +45,12 @@ class ValidationError(AppError):
         super().__init__(message, details={"fields": fields or {}})
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "请求体过大"
+
+
 class Unauthenticated(AppError):
     status = 401
     code = "UNAUTHENTICATED"

@@ -10,6 +10,7 @@ import marshmallow as ma
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from server.db import INT64_MAX
 from server.errors import ValidationError
 from server.schemas import Schema
 
@@ -33,7 +34,7 @@ def decode_cursor(cursor: str) -> int:
         last_id = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (ValueError, UnicodeDecodeError):
         raise ValidationError({"cursor": "游标无效"}) from None
-    if not 0 < last_id < 2**63:  # no id is outside a 64-bit key: refuse rather than fail in the database
+    if not 0 <= last_id <= INT64_MAX:  # an id the BIGINT column can compare with
         raise ValidationError({"cursor": "游标无效"})
     return last_id
 

@@ -3,19 +3,29 @@
 Every bad body (malformed JSON, wrong types, unknown or missing fields) becomes a 400
 VALIDATION_ERROR whose ``details.fields`` maps a field path (``top_up.tiers[1].amount_fen``)
 to a Chinese message.
+
+Every field of every schema is also bounded to what the database can hold (``bounded``): integers
+named ``*_id`` to signed 64 bits (BIGINT ids), every other integer (amounts, counts) to the INTEGER
+column range; text without NUL characters or lone surrogates; dates and times within years
+1900–2999, which every date computation can shift. So no request reaches the database with a
+value it would refuse with an error.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import flask_smorest
 import marshmallow as ma
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from server.db import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from server.errors import ValidationError
+from server.http_safety import parse_json_body, unstorable_text
 
 #: marshmallow's English messages → Chinese; anything unlisted passes through unchanged.
 _MESSAGES = {
@@ -89,6 +99,13 @@ class Parser(FlaskParser):
     def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
         raise ValidationError({"body": "请求体不是有效的 JSON"})
 
+    def _raw_load_json(self, req) -> Any:
+        """The body as JSON, refusing over-deep documents before parsing (server/http_safety.py)."""
+        if not is_json_request(req):
+            return ma.missing
+        data = req.get_data(cache=True)
+        return parse_json_body(data) if data else ma.missing
+
 
 class Blueprint(flask_smorest.Blueprint):
     """Blueprint whose ``arguments`` decorator parses with our Parser."""
@@ -96,12 +113,64 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _no_unstorable_text(value: Any) -> None:
+    if isinstance(value, str) and unstorable_text(value):
+        raise ma.ValidationError("不能包含 NUL 或无效字符")
+
+
+def _within_dates(value: Any) -> None:
+    day = value.date() if isinstance(value, datetime) else value
+    if isinstance(day, date) and not MIN_DATE <= day <= MAX_DATE:
+        raise ma.ValidationError(f"日期应在 {MIN_DATE} 到 {MAX_DATE} 之间")
+
+
+def _int_range(name: str) -> ma.validate.Range:
+    if name == "id" or name.endswith("_id") or name.endswith("_ids"):
+        return ma.validate.Range(min=INT64_MIN, max=INT64_MAX)
+    return ma.validate.Range(min=INT32_MIN, max=INT32_MAX)
+
+
+def bounded(name: str, field: ma.fields.Field) -> None:
+    """Add to ``field`` (and the fields inside a list, tuple or dict) the bounds of the storage."""
+    if isinstance(field, ma.fields.Integer):
+        field.validators.append(_int_range(name))
+    elif isinstance(field, ma.fields.String):
+        field.validators.append(_no_unstorable_text)
+    elif isinstance(field, ma.fields.Date | ma.fields.DateTime):
+        field.validators.append(_within_dates)
+    elif isinstance(field, ma.fields.List):
+        bounded(name, field.inner)
+    elif isinstance(field, ma.fields.Tuple):
+        for inner in field.tuple_fields:
+            bounded(name, inner)
+    elif isinstance(field, ma.fields.Dict):
+        for inner in (field.key_field, field.value_field):
+            if inner is not None:
+                bounded(name, inner)
+
+
 class Schema(ma.Schema):
-    """Base request schema: unknown fields are errors, so typos never pass silently."""
+    """Base request schema: unknown fields are errors, so typos never pass silently; every field is
+    ``bounded`` to what the database can store."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        bounded(field_obj.data_key or field_name, field_obj)
+
+
+def http_url(value: str | None) -> None:
+    """A URL that is stored and shown later (logos, webhooks): http or https only, never ``javascript:``."""
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ma.ValidationError("应为 http:// 或 https:// 开头的网址")
 
 
 class StrictInt(ma.fields.Integer):

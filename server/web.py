@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server.db import db
-from server.errors import AppError, Conflict, MethodNotAllowed, NotFound, ServiceUnavailable, ValidationError
+from server.errors import (
+    AppError,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationError,
+)
+from server.http_safety import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +31,9 @@ def client_ip() -> str:
 
 
 def error_response(error: AppError) -> Response:
-    response = jsonify(error.to_dict())
+    body = error.to_dict()
+    body["request_id"] = current_request_id()  # beside the envelope: what the caller quotes to support
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response
@@ -34,44 +45,74 @@ def _from_http_exception(exc: HTTPException) -> AppError:
         return NotFound("接口不存在")
     if exc.code == 405:
         return MethodNotAllowed()
-    if exc.code in (400, 413, 415):
-        return ValidationError({"body": "请求体无效或过大"})
+    if exc.code == 413:
+        return PayloadTooLarge()
+    if exc.code in (400, 415):
+        return ValidationError({"body": "请求体无效"})
     error = AppError(exc.description, code=(exc.name or "ERROR").upper().replace(" ", "_"))
     error.status = exc.code or 500
     return error
 
 
+#: app.extensions key: a function (the console installs one) that answers an error as an HTML page
+#: for a browser on its pages, or None for the JSON envelope.
+ERROR_PAGE = "kabao_error_page"
+
+
+def _respond(error: AppError) -> Response:
+    """The envelope, or the console's error page for a browser on its pages."""
+    page_for = current_app.extensions.get(ERROR_PAGE)
+    page = page_for(error) if page_for is not None else None
+    return page if page is not None else error_response(error)
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # a dead connection cannot roll back; the pool discards it
+        log.warning("rollback failed after an error")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> Response:
-        db.session.rollback()
-        return error_response(error)
+        _rollback()
+        return _respond(error)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response:
-        db.session.rollback()
-        return error_response(_from_http_exception(exc))
+        _rollback()
+        return _respond(_from_http_exception(exc))
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError) -> Response:
-        db.session.rollback()
+        _rollback()
         log.error("database error: %s", exc.__class__.__name__)
-        return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+        return _respond(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(exc: DataError) -> Response:
+        """A value the database refuses (out of range, invalid text) that no schema bound caught: still
+        the caller's input, so 400 — and an error line, since a bound is missing (the fuzz test fails on it)."""
+        _rollback()
+        log.error("value refused by the database on %s %s: %s", request.method, request.path,
+                  exc.orig.__class__.__name__ if exc.orig is not None else "DataError")
+        return _respond(ValidationError({"body": "数值或文本超出可存储的范围"}))
 
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)
     def handle_redis_down(exc: Exception) -> Response:
-        db.session.rollback()
+        _rollback()
         log.error("redis error: %s", exc.__class__.__name__)
-        return error_response(ServiceUnavailable("缓存服务暂不可用，请稍后再试"))
+        return _respond(ServiceUnavailable("缓存服务暂不可用，请稍后再试"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
-        db.session.rollback()
+        _rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         error = AppError("服务器内部错误", code="INTERNAL_ERROR")
         error.status = 500
-        return error_response(error)
+        return _respond(error)
 
 
 def register_transaction_boundary(app: Flask) -> None:
@@ -87,9 +128,9 @@ def register_transaction_boundary(app: Flask) -> None:
         except IntegrityError:
             db.session.rollback()
             log.warning("commit refused by a constraint on %s %s", request.method, request.path)
-            return error_response(Conflict("数据已被并发修改，请重试"))
+            return _respond(Conflict("数据已被并发修改，请重试"))
         except OperationalError:
             db.session.rollback()
             log.error("commit failed on %s %s", request.method, request.path)
-            return error_response(ServiceUnavailable("数据库暂不可用，请稍后再试"))
+            return _respond(ServiceUnavailable("数据库暂不可用，请稍后再试"))
         return response

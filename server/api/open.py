@@ -34,6 +34,7 @@ from server.merchants.permissions import Action, staff_action
 from server.open import keys, schemas, services
 from server.open.auth import current_key, require_scope
 from server.open.models import ApiKey, Scope
+from server.openapi_errors import ErrorEnvelopeSchema
 from server.pagination import PageArgs, paginate
 from server.redemption.services import reversal_answer
 from server.reports.schemas import SummaryArgs
@@ -79,7 +80,7 @@ def _document_security(state: BlueprintSetupState) -> None:
 
 def _errors(bp: Blueprint, view: Callable[..., Any], statuses: dict[int, str]) -> Callable[..., Any]:
     for status, description in statuses.items():
-        view = bp.alt_response(status, schema=schemas.ErrorEnvelopeSchema, description=description,
+        view = bp.alt_response(status, schema=ErrorEnvelopeSchema, description=description,
                                headers=_RETRY_AFTER if status == 429 else None)(view)
     return view
 

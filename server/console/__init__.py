@@ -24,6 +24,8 @@ def init_console(app: Flask) -> None:
     from server.cards.face_links import face_links
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
+    from server.console.pages import browser_error_page
+    from server.web import ERROR_PAGE
 
     for pages_module in ("issuance_views", "counter_views", "physical_views", "report_views", "api_key_views",
                          "webhook_views"):
@@ -38,6 +40,7 @@ def init_console(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=SESSION_SECONDS,
     )
     csrf.init_app(app)
+    app.extensions[ERROR_PAGE] = browser_error_page  # errors outside a page's own handling, as HTML
     filters.register(app)
     for template_global in (permitted, merchant_views.can_happen):
         app.add_template_global(template_global)

@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 
 from server.console import csrf
 from server.db import db
 from server.errors import AppError, ValidationError
+from server.http_safety import BadSegment
 from server.web import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,6 +75,25 @@ def error_page(error: AppError) -> Response:
     return _with_status(response, error)
 
 
+def browser_error_page(error: AppError) -> Response | None:
+    """For a browser on a console path that failed outside a page's own handling (unknown URL, body too
+    large, database or Redis down): the console's error page; None anywhere else, or when the caller
+    wants JSON."""
+    if not request.path.startswith(("/console", "/platform")) or wants_json():
+        return None
+    template = "platform/error.html" if request.path.startswith("/platform") else "console/error.html"
+    g.error = error
+    try:
+        response = make_response(render_template(template))
+    except Exception:  # the page itself needs what is down: plain HTML, still in Chinese
+        response = make_response(f"<!doctype html><meta charset=utf-8><title>出错了</title>"
+                                 f"<p>{escape(error.message)}</p>")
+    response.headers.setdefault("Content-Type", "text/html; charset=utf-8")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return _with_status(response, error)
+
+
 def show_error(error: AppError) -> Response:
     """Roll back, then show ``error`` on the page the failed form came from."""
     db.session.rollback()
@@ -85,6 +106,8 @@ def show_error(error: AppError) -> Response:
     g.error = error
     shared = {name for rule in current_app.url_map.iter_rules(page) for name in rule.arguments}
     arguments = {name: value for name, value in (request.view_args or {}).items() if name in shared}
+    if any(isinstance(value, BadSegment) for value in arguments.values()):  # the URL itself was refused
+        return error_page(error)
     try:
         response = make_response(current_app.view_functions[page](**arguments))
     except AppError:  # the page itself is gone (e.g. another merchant's product): say what failed

@@ -28,7 +28,7 @@ from server.cards.physical import bind_printed_card
 from server.cards.services import issue_card
 from server.consumers.models import Consumer
 from server.crypto import code_hash_key, keyed_hash
-from server.db import utcnow
+from server.db import unstorable_text, utcnow
 from server.errors import AppError, CodeInvalid, Conflict, SoldOut, ValidationError
 from server.issuance.models import Batch, BatchStatus, CodeStatus, IssueMethod, RedemptionCode
 from server.issuance.services import (
@@ -271,6 +271,8 @@ def parse_bulk_csv(data: bytes) -> list[tuple[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError({"file": "文件应为 UTF-8 编码的 CSV"}) from None
+    if unstorable_text(text):
+        raise ValidationError({"file": "CSV 中不能包含 NUL 字符"})
     reader = csv.reader(io.StringIO(text))
     header = [cell.strip().lower() for cell in next(reader, [])]
     if header != BULK_HEADER:

@@ -218,15 +218,3 @@ class ReportSchema(ma.Schema):
     by_store = fields.List(fields.Dict())
     by_channel = fields.List(fields.Dict())
     by_day = fields.List(fields.Dict())
-
-
-class ErrorBodySchema(ma.Schema):
-    code = fields.String(metadata={"example": "VALIDATION_ERROR"})
-    message = fields.String(metadata={"example": "请求参数有误"})
-    details = fields.Dict(metadata={"description": "400 时 fields 为 字段 → 说明"})
-
-
-class ErrorEnvelopeSchema(ma.Schema):
-    """Every error: ``{"error": {"code", "message", "details"}}``."""
-
-    error = fields.Nested(ErrorBodySchema)

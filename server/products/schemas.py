@@ -12,9 +12,10 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from server.db import INT64_MAX, INT64_MIN
 from server.pagination import PageArgs
 from server.products.models import CardKind, DeductionOrder, ProductForm
-from server.schemas import Fen, Schema, StrictInt
+from server.schemas import Fen, Schema, StrictInt, http_url
 
 
 class StoreScope(fields.Field):
@@ -23,7 +24,7 @@ class StoreScope(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if value == "all":
             return value
-        if isinstance(value, list) and all(type(v) is int for v in value):
+        if isinstance(value, list) and all(type(v) is int and INT64_MIN <= v <= INT64_MAX for v in value):
             return value
         raise ma.ValidationError('应为 "all" 或门店 ID 数组')
 
@@ -50,7 +51,8 @@ class ValiditySchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(["permanent", "fixed", "relative"]))
     start = fields.String(allow_none=True, load_default=None)
     end = fields.String(allow_none=True, load_default=None)
-    days = StrictInt(allow_none=True, load_default=None)
+    #: At most a century: a card's expiry must stay a date Python can compute (year ≤ 9999).
+    days = StrictInt(allow_none=True, load_default=None, validate=validate.Range(max=36_600))
 
 
 class RefundSchema(Schema):
@@ -70,7 +72,7 @@ class CardNoSchema(Schema):
 
 class StyleSchema(Schema):
     color = fields.String(load_default="#3B5BDB", validate=validate.Length(max=20))
-    logo_url = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    logo_url = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=500), http_url])
 
 
 class ProductFieldsSchema(Schema):

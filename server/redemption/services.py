@@ -26,7 +26,7 @@ from server.cards.face_links import FaceLinks
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, staff_card
 from server.crypto import decrypt
-from server.db import utcnow
+from server.db import INT32_MAX, utcnow
 from server.direct_writes import insert_row
 from server.errors import (
     AlreadyReversed,
@@ -37,6 +37,7 @@ from server.errors import (
     NotFound,
     ReversalWindowClosed,
     StoreNotAllowed,
+    ValidationError,
 )
 from server.issuance.models import Batch
 from server.ledger.accounts import CardBalances, CardBucket, MerchantAccount
@@ -195,6 +196,8 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
         min_spend_fen=product.min_spend_fen,
         points_rule=product.points_rule,
     )
+    if card.points - outcome.points_redeemed + outcome.points_earned > INT32_MAX:  # the INTEGER column
+        raise ValidationError({"amount_fen": "本次消费所得积分将超出卡可保存的积分上限"})
     postings = redemption_postings(card.id, card.merchant_id, outcome)
     journal = None  # a plain discount moves no value: the redemption is recorded without a journal
     if postings:
