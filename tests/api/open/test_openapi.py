@@ -62,4 +62,5 @@ def test_the_key_endpoints_are_documented(spec):
     assert "key" in _resolve(spec, created["content"]["application/json"]["schema"])["properties"]
     revoke = spec["paths"]["/api/v1/merchant/api-keys/{api_key_id}"]["delete"]["responses"]
     assert {"204", "401", "403", "404"} <= set(revoke)
-    assert _resolve(spec, revoke["404"]["content"]["application/json"]["schema"])["properties"].keys() == {"error", "request_id"}
+    not_found = _resolve(spec, revoke["404"]["content"]["application/json"]["schema"])
+    assert not_found["properties"].keys() == {"error", "request_id"}
