@@ -47,6 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
     #: What a batch's issued count means for its issue method.
     "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换"},
     "redemption_status": {"completed": "已核销", "reversed": "已冲正"},
+    "card_status": {"active": "正常", "frozen": "已冻结", "expired": "已过期", "refunded": "已退款",
+                    "inactive": "未激活", "replaced": "已补办"},
 }
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, jsonify, render_template, request
+from flask import Blueprint, Response, flash, g, jsonify, render_template, request, url_for
 
+from server.auth import Principal
 from server.cards.face_links import face_links
 from server.console import auth, pages
 from server.console.audit_log import audit_page
@@ -56,15 +57,20 @@ def signed_in_staff() -> dict[str, Any]:
 # --- signing in ----------------------------------------------------------------------------------
 
 
+def _landing(principal: Principal) -> str | None:
+    """Cashiers start at the counter; everyone else at the dashboard."""
+    return url_for("console.redeem_page") if principal.role == StaffRole.CASHIER else None
+
+
 @blueprint.get("/login")
 def login() -> Response | str:
-    return auth.login_page(STAFF, "console/login.html")
+    return auth.login_page(STAFF, "console/login.html", _landing)
 
 
 @blueprint.post("/login")
 @pages.shows_errors_on("console.login")
 def login_submit() -> Response:
-    return auth.login_with_password(STAFF, merchants.authenticate_staff)
+    return auth.login_with_password(STAFF, merchants.authenticate_staff, _landing)
 
 
 @blueprint.post("/logout")

@@ -159,22 +159,22 @@ function newIdempotencyKey() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-// Post ``body`` as JSON; the server answers a repeat of ``key`` with the first answer, never twice.
-// Rejects only when no answer arrived (then the same key may safely be sent again).
-async function postIdempotent(url, body, key) {
+// Post ``body`` as JSON (a read-only look-up, or with ``headers`` an idempotent post).
+async function postJson(url, body, headers = {}) {
   const response = await fetch(url, {
     method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json",
-      "X-CSRFToken": csrfToken(),
-      "Idempotency-Key": key,
-    },
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(), ...headers },
     body: JSON.stringify(body),
     credentials: "same-origin",
   });
   const answer = await response.json().catch(() => null);
   return { ok: response.ok, answer, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+}
+
+// Post ``body`` as JSON; the server answers a repeat of ``key`` with the first answer, never twice.
+// Rejects only when no answer arrived (then the same key may safely be sent again).
+async function postIdempotent(url, body, key) {
+  return postJson(url, body, { "Idempotency-Key": key });
 }
 
 function errorOf(answer) {
@@ -196,16 +196,38 @@ function showPageError(message) {
 
 // --- scan-to-redeem -----------------------------------------------------------------------------
 
-// A scanner types into whatever has the focus, so the code input keeps it: Enter there submits;
+// A scanner types into whatever has the focus, so the code input keeps it. Enter with a new code
+// looks the card up (a preview that does not use the code up); Enter again — in the amount field,
+// or on the focused confirm button — redeems it. The amount may be typed before or after the scan.
 // Enter in another input goes back to the code input while it is still empty.
 function startCounter(form) {
   const code = form.elements.code;
+  const amount = form.elements.amount_fen;
   const key = form.elements.idempotency_key;
-  const submit = form.querySelector('[type="submit"]');
+  const submit = form.querySelector("[data-confirm-redeem]");
+  const cancel = form.querySelector("[data-cancel-preview]");
   const errorBox = document.querySelector("[data-redeem-error]");
   const receipt = document.querySelector("[data-receipt]");
+  const panel = document.querySelector("[data-receipt-panel]");
   let busy = false;
+  let previewed = null; // {code, kind} of the card shown, or null
+  let confirmNext = false;
 
+  const reveal = () => {
+    const box = panel.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) panel.scrollIntoView({ block: "start", behavior: "instant" });
+  };
+  const showFieldsFor = (kind) => {
+    form.querySelectorAll("[data-for-kinds]").forEach((field) => {
+      field.hidden = Boolean(kind) && !field.dataset.forKinds.split(" ").includes(kind);
+    });
+  };
+  const forgetPreview = () => {
+    previewed = null;
+    submit.textContent = "查卡（回车）";
+    cancel.hidden = true;
+    showFieldsFor(null);
+  };
   const clearErrors = () => {
     errorBox.hidden = true;
     form.querySelectorAll("[data-error-for]").forEach((slot) => { slot.hidden = true; });
@@ -213,6 +235,7 @@ function startCounter(form) {
   const showError = (error) => {
     errorBox.textContent = error.message;
     errorBox.hidden = false;
+    reveal();
     const fields = (error.details && error.details.fields) || {};
     for (const [name, message] of Object.entries(fields)) {
       const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
@@ -224,17 +247,95 @@ function startCounter(form) {
     // A field to correct gets the focus; a dead code is cleared for the customer's refreshed one.
     const first = Object.keys(fields).map((name) => form.elements[name]).find((input) => input && input.type !== "hidden");
     if (first && first !== code) {
+      first.closest(".field").hidden = false;
       first.focus();
       first.select();
       return;
     }
-    if (error.code === "CODE_INVALID") code.value = "";
+    if (error.code === "CODE_INVALID" || error.code === "RATE_LIMITED") {
+      code.value = "";
+      forgetPreview();
+    }
     code.select();
     code.focus();
   };
+  const fieldsOf = () => {
+    const body = {};
+    for (const [name, value] of new FormData(form)) {
+      if (name !== "idempotency_key") body[name] = value.trim();
+    }
+    return body;
+  };
+
+  const lookUp = async () => {
+    const body = fieldsOf();
+    const { ok, answer } = await postJson(form.dataset.previewUrl, { code: body.code, store_id: body.store_id });
+    if (!ok) {
+      receipt.replaceChildren();
+      showError(errorOf(answer));
+      return;
+    }
+    receipt.innerHTML = answer.html;
+    reveal();
+    const card = answer.card;
+    if (card.problem) {
+      forgetPreview();
+      code.select();
+      code.focus();
+      return;
+    }
+    previewed = { code: body.code, kind: card.kind };
+    submit.textContent = "确认核销（回车）";
+    cancel.hidden = false;
+    showFieldsFor(card.kind);
+    if (card.needs_amount && !amount.value.trim()) {
+      amount.focus();
+    } else if (card.kind === "count") {
+      form.elements.uses.focus();
+      form.elements.uses.select();
+    } else {
+      confirmNext = true; // the button is disabled until the look-up ends: focused then
+    }
+  };
+
+  const redeemNow = async () => {
+    const { ok, answer, replayed } = await postIdempotent(form.action, fieldsOf(), key.value);
+    if (ok) {
+      receipt.innerHTML = answer.html;
+      if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
+      key.value = newIdempotencyKey();
+      code.value = "";
+      amount.value = "";
+      form.elements.uses.value = "1";
+      form.elements.redeem_points.value = "0";
+      forgetPreview();
+      reveal();
+      code.focus();
+      return;
+    }
+    const error = errorOf(answer);
+    if (error.code === "IDEMPOTENCY_CONFLICT") {
+      // The previous attempt got no answer and may have gone through: start a new one.
+      key.value = newIdempotencyKey();
+      error.message = "上一笔核销的结果未确认，请到「核销记录」查看；本笔请按回车重新提交。";
+    }
+    showError(error);
+  };
 
   document.addEventListener("click", (event) => {
-    if (!event.target.closest("input, select, textarea, button, a, label, video")) code.focus();
+    if (!event.target.closest("input, select, textarea, button, a, label, video, dialog")) code.focus();
+  });
+  code.addEventListener("input", () => {
+    if (previewed && code.value.trim() !== previewed.code) forgetPreview();
+  });
+  cancel.addEventListener("click", () => {
+    code.value = "";
+    forgetPreview();
+    receipt.innerHTML = '<p class="muted receipt-waiting">等待扫码…</p>';
+    code.focus();
+  });
+  receipt.addEventListener("click", (event) => {
+    if (event.target.closest("[data-print-receipt]")) window.print();
   });
   form.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.target !== code && event.target.tagName === "INPUT" && !code.value.trim()) {
@@ -251,36 +352,19 @@ function startCounter(form) {
     busy = true;
     submit.disabled = true;
     clearErrors();
-    const body = {};
-    for (const [name, value] of new FormData(form)) {
-      if (name !== "idempotency_key") body[name] = value.trim();
-    }
     try {
-      const { ok, answer, replayed } = await postIdempotent(form.action, body, key.value);
-      if (ok) {
-        receipt.innerHTML = answer.html;
-        if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
-        key.value = newIdempotencyKey();
-        code.value = "";
-        form.elements.amount_fen.value = "";
-        form.elements.uses.value = "1";
-        form.elements.redeem_points.value = "0";
-        code.focus();
+      if (previewed && previewed.code === code.value.trim()) {
+        await redeemNow();
       } else {
-        const error = errorOf(answer);
-        if (error.code === "IDEMPOTENCY_CONFLICT") {
-          // The previous attempt got no answer and may have gone through: start a new one.
-          key.value = newIdempotencyKey();
-          error.message = "上一笔核销的结果未确认，请到「核销记录」查看；本笔请按回车重新提交。";
-        }
-        receipt.replaceChildren();
-        showError(error);
+        await lookUp();
       }
     } catch (failure) {
       showError({ message: "网络异常，未确认是否核销成功。请按回车重试，不会重复扣款。", details: {} });
     } finally {
       busy = false;
       submit.disabled = false;
+      if (confirmNext) submit.focus();
+      confirmNext = false;
     }
   });
   startCamera(form);
@@ -335,24 +419,49 @@ async function startCamera(form) {
 
 // --- reversal of a redemption -------------------------------------------------------------------
 
+// Each 冲正 button opens the page's <dialog>, which asks the reason (required, kept in the audit log).
 function startReversals() {
-  document.querySelectorAll("[data-reverse-url]").forEach((button) => {
-    button.addEventListener("click", async () => {
-      const reason = window.prompt("冲正原因（必填，记入审计日志）：");
-      if (reason === null) return;
-      button.disabled = true;
-      try {
-        const { ok, answer } = await postIdempotent(button.dataset.reverseUrl, { reason }, button.dataset.idempotencyKey);
-        if (ok) {
-          window.location.reload();
-          return;
-        }
-        showPageError(errorOf(answer).message);
-      } catch (failure) {
-        showPageError("网络异常，请刷新页面确认是否已冲正。");
-      }
-      button.disabled = false;
+  const dialog = document.getElementById("reverse-dialog");
+  if (!dialog) return;
+  const form = dialog.querySelector("form");
+  const reason = form.elements.reason;
+  const problem = dialog.querySelector("[data-error-for=reason]");
+  const confirm = dialog.querySelector("[data-confirm-reversal]");
+  let button = null;
+  document.querySelectorAll("[data-reverse-url]").forEach((each) => {
+    each.addEventListener("click", () => {
+      button = each;
+      dialog.querySelector("[data-reversal-summary]").textContent = each.dataset.summary || "";
+      reason.value = "";
+      problem.hidden = true;
+      dialog.showModal();
+      reason.focus();
     });
+  });
+  dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) {
+      problem.textContent = "请填写冲正原因";
+      problem.hidden = false;
+      reason.focus();
+      return;
+    }
+    confirm.disabled = true;
+    try {
+      const { ok, answer } = await postIdempotent(button.dataset.reverseUrl, { reason: reason.value.trim() },
+        button.dataset.idempotencyKey);
+      if (ok) {
+        window.location.reload();
+        return;
+      }
+      problem.textContent = errorOf(answer).message;
+      problem.hidden = false;
+    } catch (failure) {
+      problem.textContent = "网络异常，请刷新页面确认是否已冲正。";
+      problem.hidden = false;
+    }
+    confirm.disabled = false;
   });
 }
 
@@ -365,7 +474,20 @@ function startWizard(form) {
   if (form.dataset.validateUrl) liveValidation(form);
 }
 
+// On a narrow screen the sidebar folds away behind the header's 菜单 button.
+function startMenuToggle() {
+  const toggle = document.querySelector("[data-menu-toggle]");
+  const nav = document.getElementById("main-nav");
+  if (!toggle || !nav) return;
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const open = document.body.classList.toggle("nav-open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  startMenuToggle();
   const wizard = document.getElementById("product-form");
   if (wizard) startWizard(wizard);
   const counter = document.getElementById("redeem-form");

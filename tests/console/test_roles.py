@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/batches/1/codes"): (Action.GENERATE_CODES,),
     ("GET", "/console/redeem"): (Action.REDEEM,),
     ("POST", "/console/redeem"): (Action.REDEEM,),
+    ("POST", "/console/redeem/preview"): (Action.REDEEM,),
     ("GET", "/console/redemptions"): (Action.VIEW_REDEMPTIONS,),
     ("POST", "/console/redemptions/1/reverse"): (Action.REVERSE,),
     ("GET", "/console/reports"): (Action.VIEW_REPORTS,),
