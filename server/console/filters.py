@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from jinja2 import Undefined
 
+from server.reports.exports import percent_text
 from server.timeutil import SHANGHAI
 
 #: Chinese names of the enumerations shown in the console; unknown values are shown as they are.
@@ -83,6 +84,11 @@ def shanghai_time(moment: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M"
     return moment.astimezone(SHANGHAI).strftime(pattern) if moment else ""
 
 
+def rate(basis_points: int | None) -> str:
+    """A rate in basis points as a percentage (3750 → 37.50%), "—" when there is nothing to divide."""
+    return "—" if basis_points is None or isinstance(basis_points, Undefined) else percent_text(basis_points)
+
+
 def label(value: Any, group: str) -> str:
     return LABELS[group].get(value, value) if value is not None else ""
 
@@ -94,5 +100,5 @@ def site_path(url: str) -> str:
 
 
 def register(app: Flask) -> None:
-    for function in (money, yuan_input, shanghai_time, label, site_path):
+    for function in (money, yuan_input, shanghai_time, label, site_path, rate):
         app.add_template_filter(function)

@@ -44,6 +44,7 @@ from server.ledger.accounts import CardBalances, CardBucket, MerchantAccount
 from server.ledger.models import ActorType, Journal, JournalKind
 from server.ledger.services import (
     Posting,
+    balances_after,
     card_lock_select,
     card_to_merchant,
     lock_card_row,
@@ -361,11 +362,16 @@ def reversal_answer(session: Session, redemption: Redemption) -> dict[str, Any]:
 
 
 def redemption_row(session: Session, redemption: Redemption) -> dict[str, Any]:
-    """A redemption as the list shows it, with its card's current balances."""
+    """A redemption as the list shows it: its card's current balances, and what the card held right
+    after this redemption (``*_after``, from the ledger's balance_after; None when it moved no value)."""
     card = session.get(Card, redemption.card_id)
     product = session.get(CardProduct, card.product_id)
+    after = balances_after(session, card.id, redemption.journal_id) if redemption.journal_id else None
     return {**receipt(redemption, card, product), "staff_id": redemption.staff_id,
-            "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason}
+            "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason,
+            "balance_after_fen": after.principal_fen + after.bonus_fen if after else None,
+            "remaining_uses_after": after.uses_remaining if after else None,
+            "points_balance_after": after.points if after else None}
 
 
 def staff_card_view(session: Session, links: FaceLinks, actor: Principal, card_no: str) -> dict[str, Any]:

@@ -234,3 +234,13 @@ def test_cashiers_land_on_the_counter_after_signing_in(app, shop):
             "username": names[role], "password": "pass-word-1", "csrf_token": csrf_token(client)})
         assert response.status_code == 303 and response.headers["Location"] == landing, role
         assert client.get("/console/login").headers["Location"] == landing
+
+
+def test_the_list_shows_the_balance_after_each_redemption_not_todays(staff_client, counter):
+    card_id = counter.card(principal_fen=10000)
+    cashier = staff_client("cashier")
+    ids = [_redeem(cashier, counter, counter.code(card_id)["qr"], amount_fen=amount).get_json()["receipt"]
+           ["redemption_id"] for amount in ("10", "20", "30")]  # 9.00, 18.00, 27.00 at 90%
+    page = staff_client("owner").get("/console/redemptions").get_data(as_text=True)
+    after = dict(re.findall(r'<tr data-redemption-id="(\d+)">.*?data-balance-after>([^<]+)</td>', page, re.S))
+    assert [after[str(i)] for i in ids] == ["¥91.00", "¥73.00", "¥46.00"]
