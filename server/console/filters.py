@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from jinja2 import Undefined
 
+from server.regions import region_name
 from server.reports.exports import percent_text
 from server.timeutil import SHANGHAI
 
@@ -89,6 +90,16 @@ def rate(basis_points: int | None) -> str:
     return "—" if basis_points is None or isinstance(basis_points, Undefined) else percent_text(basis_points)
 
 
+def region(code: str | None) -> str:
+    """A GB/T 2260 code as people read it (上海市黄浦区); the code itself is kept for the unknown."""
+    return region_name(code) if code and not isinstance(code, Undefined) else ""
+
+
+def regions(codes: list[str] | None) -> str:
+    """A list of codes by name, 、-separated; empty for none."""
+    return "、".join(region_name(code) for code in codes or [])
+
+
 def label(value: Any, group: str) -> str:
     return LABELS[group].get(value, value) if value is not None else ""
 
@@ -100,5 +111,5 @@ def site_path(url: str) -> str:
 
 
 def register(app: Flask) -> None:
-    for function in (money, yuan_input, shanghai_time, label, site_path, rate):
+    for function in (money, yuan_input, shanghai_time, label, site_path, rate, region, regions):
         app.add_template_filter(function)

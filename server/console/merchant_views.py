@@ -31,6 +31,7 @@ from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES
+from server.regions import region_tree
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
@@ -223,6 +224,15 @@ def can_happen(product: CardProduct, event: str) -> bool:
 
 
 # --- stores, staff, documents --------------------------------------------------------------------
+
+
+@blueprint.get("/regions.json")
+def regions_data() -> Response:
+    """The GB/T 2260 tree the region picker offers (public: the sign-up page uses it too)."""
+    response = jsonify(region_tree())
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @blueprint.get("/stores")

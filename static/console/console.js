@@ -474,6 +474,148 @@ function startWizard(form) {
   if (form.dataset.validateUrl) liveValidation(form);
 }
 
+// The error summary names each field by its label and takes the cashier or manager to it.
+function startErrorSummary() {
+  const summary = document.querySelector("[data-error-summary]");
+  if (!summary) return;
+  summary.querySelectorAll("a[data-field]").forEach((link) => {
+    const name = link.dataset.field;
+    const input = document.querySelector(`[name="${CSS.escape(name)}"]`)
+      || document.querySelector(`[name="${CSS.escape(name.replace(/\[\d+\]$/, ""))}"]`);
+    if (!input) return;
+    const label = input.labels && input.labels[0];
+    if (label) {
+      const title = document.createElement("strong");
+      title.textContent = `${label.textContent.replace(/[（(].*$/, "").trim()}：`;
+      link.prepend(title);
+    }
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      input.scrollIntoView({ block: "center" });
+      input.focus();
+    });
+  });
+  summary.focus();
+}
+
+// --- GB/T 2260 region pickers -------------------------------------------------------------------
+
+let regionTree = null;
+
+async function loadRegions(url) {
+  if (!regionTree) {
+    regionTree = fetch(url, { credentials: "same-origin" }).then((response) => response.json());
+  }
+  return regionTree;
+}
+
+// Names of the data's codes, for the hint beside the input (unknown districts: the city's name + code).
+function regionIndex(tree) {
+  const names = new Map();
+  for (const province of tree.provinces) {
+    names.set(province.code, { name: province.name, province });
+    for (const city of province.cities) {
+      names.set(city.code, { name: city.name, province, city });
+      for (const district of city.districts) names.set(district.code, { name: district.name, province, city, district });
+    }
+  }
+  return names;
+}
+
+// The same reading as server/regions region_name, for the code being typed.
+function regionFullName(names, code) {
+  if (!/^\d{6}$/.test(code)) return "";
+  const provinceCode = `${code.slice(0, 2)}0000`;
+  const cityCode = `${code.slice(0, 4)}00`;
+  const province = names.get(provinceCode);
+  if (!province) return code;
+  let text = province.name;
+  if (cityCode !== provinceCode) {
+    const city = names.get(cityCode);
+    if (city && city.name !== "市辖区") text += city.name;
+    if (code !== cityCode) {
+      const district = names.get(code);
+      if (!district) return `${text}（${code}）`;
+      text += district.name;
+    } else if (!city) {
+      return `${text}（${code}）`;
+    }
+  }
+  return text;
+}
+
+async function startRegionPicker(picker) {
+  const input = picker.querySelector("input");
+  const hint = picker.querySelector("[data-region-name]");
+  const selects = picker.querySelector("[data-region-selects]");
+  const [provinceList, cityList, districtList] = ["province", "city", "district"].map(
+    (level) => selects.querySelector(`[data-level="${level}"]`));
+  const append = picker.hasAttribute("data-append");
+  let tree;
+  try {
+    tree = await loadRegions(picker.dataset.regionsUrl);
+  } catch (failure) {
+    return; // the code input alone still works
+  }
+  const names = regionIndex(tree);
+  const fill = (list, items, prompt) => {
+    list.replaceChildren(new Option(prompt, ""), ...items.map((item) => new Option(item.name, item.code)));
+    list.disabled = items.length === 0;
+  };
+  const provinceOf = () => tree.provinces.find((p) => p.code === provinceList.value);
+  const cityOf = () => (provinceOf() || { cities: [] }).cities.find((c) => c.code === cityList.value);
+  const chosen = () => districtList.value || cityList.value || provinceList.value;
+  const codesTyped = () => input.value.split(/[,，\s]+/).filter(Boolean);
+  const describe = () => {
+    const codes = append ? codesTyped() : [input.value.trim()];
+    hint.textContent = codes.map((code) => regionFullName(names, code)).filter(Boolean).join("、");
+  };
+  const showCode = (code) => {
+    const entry = names.get(code) || names.get(`${code.slice(0, 4)}00`) || names.get(`${code.slice(0, 2)}0000`);
+    provinceList.value = entry ? entry.province.code : "";
+    fill(cityList, (provinceOf() || { cities: [] }).cities, "选择城市");
+    cityList.value = entry && entry.city ? entry.city.code : "";
+    fill(districtList, (cityOf() || { districts: [] }).districts, "选择区县");
+    districtList.value = entry && entry.district ? entry.district.code : "";
+  };
+  fill(provinceList, tree.provinces, "选择省份");
+  provinceList.addEventListener("change", () => {
+    fill(cityList, (provinceOf() || { cities: [] }).cities, "选择城市");
+    fill(districtList, [], "选择区县");
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  cityList.addEventListener("change", () => {
+    fill(districtList, (cityOf() || { districts: [] }).districts, "选择区县");
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  districtList.addEventListener("change", () => {
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  const add = picker.querySelector("[data-region-add]");
+  if (add) {
+    add.addEventListener("click", () => {
+      const code = chosen();
+      if (!code) return;
+      const codes = codesTyped();
+      if (!codes.includes(code)) codes.push(code);
+      input.value = codes.join(",");
+      describe();
+    });
+  }
+  input.addEventListener("input", () => {
+    describe();
+    if (!append && /^\d{6}$/.test(input.value.trim())) showCode(input.value.trim());
+  });
+  if (!append && input.value.trim()) {
+    showCode(input.value.trim());
+  } else {
+    fill(cityList, [], "选择城市");
+    fill(districtList, [], "选择区县");
+  }
+  selects.hidden = false;
+  describe();
+}
+
 // On a narrow screen the sidebar folds away behind the header's 菜单 button.
 function startMenuToggle() {
   const toggle = document.querySelector("[data-menu-toggle]");
@@ -488,6 +630,8 @@ function startMenuToggle() {
 
 document.addEventListener("DOMContentLoaded", () => {
   startMenuToggle();
+  startErrorSummary();
+  document.querySelectorAll("[data-region-picker]").forEach(startRegionPicker);
   const wizard = document.getElementById("product-form");
   if (wizard) startWizard(wizard);
   const counter = document.getElementById("redeem-form");
