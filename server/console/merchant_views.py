@@ -24,9 +24,9 @@ from server.console.reporting import dashboard_figures
 from server.db import db
 from server.errors import NotFound, ValidationError
 from server.merchants import services as merchants
-from server.merchants.models import DocumentKind, Staff, StaffRole
+from server.merchants.models import DocumentKind, MerchantKind, Staff, StaffRole
 from server.merchants.permissions import Action
-from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchema
+from server.merchants.schemas import DocumentFormSchema, RegisterSchema, StaffSchema, StoreSchema
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
@@ -35,6 +35,7 @@ from server.regions import region_tree
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
+from server.web import client_ip
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
 pages.install(blueprint, error_template="console/error.html")
@@ -72,6 +73,40 @@ def login() -> Response | str:
 @pages.shows_errors_on("console.login")
 def login_submit() -> Response:
     return auth.login_with_password(STAFF, merchants.authenticate_staff, _landing)
+
+
+@blueprint.get("/signup")
+def signup() -> Response | str:
+    """Merchant self sign-up (商户入驻): the registration of the API, with the qualification images."""
+    if auth.signed_in(STAFF) is not None and request.method == "GET":
+        return see_other(".dashboard")
+    industries = sorted({(template["industry"], template["industry_name"]) for template in load_templates()})
+    return render_template("console/signup.html", kinds=list(DocumentKind), industries=industries,
+                           merchant_kinds=list(MerchantKind))
+
+
+@blueprint.post("/signup")
+@pages.shows_errors_on("console.signup")
+def signup_submit() -> Response:
+    """Every problem of the form and its files at once; then the merchant, its owner and documents."""
+    documents = {kind.value: upload.read(merchants.DOCUMENT_MAX_BYTES + 1) for kind in DocumentKind
+                 if (upload := request.files.get(f"document_{kind.value}")) is not None and upload.filename}
+    problems: dict[str, str] = {}
+    try:
+        fields = load_form(RegisterSchema(), request.form)
+    except ValidationError as error:
+        problems = dict(error.details["fields"])
+    if request.form.get("password") != request.form.get("password_confirm"):
+        problems["password_confirm"] = "两次输入的密码不一致"
+    problems |= merchants.document_problems(documents)
+    if problems:
+        raise ValidationError(problems)
+    owner = merchants.sign_up(db.session, document_storage(), merchants.Registration(**fields), documents,
+                              ip=client_ip())
+    auth.sign_in(STAFF, owner)
+    flash("入驻申请已提交，平台审核通过后即可发布卡种、发卡和核销" if documents
+          else "入驻申请已提交；请上传营业执照等资质文件，平台审核通过后即可发布卡种、发卡和核销")
+    return see_other(".dashboard")
 
 
 @blueprint.post("/logout")
