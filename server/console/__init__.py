@@ -25,7 +25,7 @@ def init_console(app: Flask) -> None:
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
 
-    for pages_module in ("issuance_views", "counter_views", "report_views"):
+    for pages_module in ("issuance_views", "counter_views", "report_views", "member_views"):
         import_module(f"server.console.{pages_module}")  # their pages join the merchant console's blueprint
 
     app.config.update(

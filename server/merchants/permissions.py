@@ -36,6 +36,8 @@ class Action(StrEnum):
     VIEW_CARDS = "cards.view"
     REVERSE = "redemptions.reverse"
     REACTIVATE_CARDS = "cards.reactivate"
+    #: Freeze and unfreeze a card (会员页的状态变更).
+    MANAGE_CARDS = "cards.manage"
     VIEW_REDEMPTIONS = "redemptions.view"
     VIEW_REPORTS = "reports.view"
     VIEW_AUDIT = "audit.view"

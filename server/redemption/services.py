@@ -22,6 +22,7 @@ from server.audit.services import record
 from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
 from server.cards.face_links import FaceLinks
+from server.cards.members import mask_holder
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, serialize_card
 from server.consumers.models import Consumer
@@ -177,11 +178,6 @@ def preview(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pr
         "needs_amount": product.kind != "count",
         "problem": problem,
     }
-
-
-def mask_holder(openid: str) -> str:
-    """A holder as staff may see them: the first and last three characters of their WeChat id."""
-    return f"{openid[:3]}***{openid[-3:]}"
 
 
 def _check_store(session: Session, actor: Principal, store_id: int) -> Store:

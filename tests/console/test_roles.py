@@ -45,9 +45,15 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/redemptions/1/reverse"): (Action.REVERSE,),
     ("GET", "/console/reports"): (Action.VIEW_REPORTS,),
     ("GET", "/console/reports/export"): (Action.VIEW_REPORTS,),
+    ("GET", "/console/cards"): (Action.VIEW_CARDS,),
+    ("GET", "/console/cards/6200000000000001"): (Action.VIEW_CARDS,),
+    ("POST", "/console/cards/6200000000000001/freeze"): (Action.MANAGE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/unfreeze"): (Action.MANAGE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/reactivate"): (Action.REACTIVATE_CARDS,),
 }
 #: Menu entry → the page it opens.
 MENU = {"概览": "/console/", "收银核销": "/console/redeem", "核销记录": "/console/redemptions",
+        "会员": "/console/cards",
         "报表": "/console/reports", "模板库": "/console/templates", "卡种": "/console/products",
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit"}
