@@ -45,7 +45,8 @@ def _import_models() -> None:
     import server.platform.models
     import server.products.models
     import server.redemption.models
-    import server.reports.models  # noqa: F401
+    import server.reports.models
+    import server.rewards.models  # noqa: F401
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -34,12 +34,14 @@ DETAIL_LABELS = {
     "region_code": "地区", "refund_no": "退款单号", "refund_fen": "退款金额", "fee_fen": "手续费",
     "forfeited_bonus_fen": "放弃的赠送金额", "expires_at": "到期时间", "from_consumer_id": "原持卡人",
     "cooling_off": "七天内无消费全额退", "rows": "行数", "username": "用户名", "document_kind": "文件类型",
+    "points": "积分", "points_price": "所需积分", "stock": "库存",
 }
 
 #: What an audited object is called.
 TARGET_LABELS = {
     "redemption": "核销单", "card": "卡", "batch": "发行批次", "product": "卡种", "store": "门店", "staff": "员工",
-    "merchant": "商户", "channel": "渠道", "document": "资质文件", "refund": "退款", "order": "订单",
+    "merchant": "商户", "channel": "渠道",
+    "reward": "兑换商品", "document": "资质文件", "refund": "退款", "order": "订单",
 }
 
 #: The label group of a status, by the kind of object whose status changed.

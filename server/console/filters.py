@@ -42,6 +42,7 @@ LABELS: dict[str, dict[str, str]] = {
         "redemption.create": "核销", "redemption.reverse": "冲正核销",
         "card.reveal": "查看卡密", "card.reactivate": "重新激活卡", "card.refund": "申请退款",
         "card.freeze": "冻结卡", "card.unfreeze": "解冻卡",
+        "reward.create": "上架兑换商品", "reward.exchange": "积分兑换",
         "card.transfer_offer": "发起转赠", "card.transfer_accept": "接受转赠",
     },
     "channel_kind": {"miniprogram": "小程序", "offline": "线下地推", "partner": "合作门店", "ecommerce": "电商平台"},
@@ -51,7 +52,8 @@ LABELS: dict[str, dict[str, str]] = {
     "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换"},
     "redemption_status": {"completed": "已核销", "reversed": "已冲正"},
     "journal_kind": {"issue": "开卡", "top_up": "充值", "redeem": "核销", "reverse": "冲正", "refund": "退款",
-                     "expire": "过期", "adjust": "调整"},
+                     "expire": "过期", "adjust": "调整", "exchange": "积分兑换"},
+    "reward_kind": {"goods": "商品", "stored_value": "储值", "uses": "次数"},
     "card_status": {"active": "正常", "frozen": "已冻结", "expired": "已过期", "refunded": "已退款",
                     "inactive": "未激活", "replaced": "已补办"},
 }

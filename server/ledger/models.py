@@ -25,6 +25,8 @@ class JournalKind(StrEnum):
     REFUND = "refund"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    #: Points exchanged for a reward (积分兑换).
+    EXCHANGE = "exchange"
 
 
 class ActorType(StrEnum):

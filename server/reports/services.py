@@ -62,7 +62,7 @@ class Activity:
         """Fold one (kind, bucket) sum of entries into the figures."""
         if kind == JournalKind.TOP_UP and bucket == "principal":
             self.top_up_fen += amount
-        elif kind in (JournalKind.TOP_UP, JournalKind.ISSUE) and bucket == "bonus":
+        elif kind in (JournalKind.TOP_UP, JournalKind.ISSUE, JournalKind.EXCHANGE) and bucket == "bonus":
             self.bonus_issued_fen += amount
         elif kind == JournalKind.REDEEM and bucket == "principal":
             self.redeemed_principal_fen -= amount

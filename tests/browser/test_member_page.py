@@ -51,3 +51,42 @@ def test_a_manager_finds_a_member_and_freezes_the_card(live_server, new_page, si
     expect(manager.locator("[data-card-status]")).to_have_text("正常")
     assert manager.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(manager, "04-unfrozen-390")
+
+
+def test_points_are_exchanged_for_a_reward_at_the_counter(live_server, new_page, sign_in_staff, screenshot):
+    import uuid
+
+    from server.demo import MERCHANT_LICENSE
+    from server.merchants.models import Merchant
+    from tests import factories
+
+    owner = new_page("owner")
+    sign_in_staff(owner, "demo_owner")
+    owner.get_by_role("navigation", name="主菜单").get_by_role("link", name="积分兑换").click()
+    name = f"拿铁一杯 {uuid.uuid4().hex[:4]}"
+    owner.get_by_label("名称").fill(name)
+    owner.get_by_label("类型").select_option(label="商品")
+    owner.get_by_label("所需积分").fill("80")
+    owner.get_by_label("库存（件）").fill("20")
+    owner.get_by_role("button", name="上架").click()
+    expect(owner.get_by_role("status")).to_have_text(f"兑换商品「{name}」已上架")
+    screenshot(owner, "01-catalogue")
+
+    with live_server.app.app_context():
+        merchant = db.session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
+        product = factories.product(db.session, merchant, kind="points", name=f"积分卡 {uuid.uuid4().hex[:4]}",
+                                    points_rule={"earn_per_yuan": 1, "points_per_yuan_off": 100})
+        card_no = factories.card(db.session, product, points=200).card_no
+        db.session.commit()
+    cashier = new_page("cashier")
+    cashier.set_viewport_size({"width": 390, "height": 844})
+    sign_in_staff(cashier, "demo_cashier")
+    cashier.goto(f"/console/cards/{card_no}")
+    cashier.get_by_label("兑换商品（卡内 200 积分）").select_option(label=f"{name} · 80 积分（剩 20）")
+    cashier.once("dialog", lambda dialog: dialog.accept())
+    cashier.get_by_role("button", name="兑换").click()
+    expect(cashier.get_by_role("status")).to_have_text(f"已兑换「{name}」，扣除 80 积分，剩余 120 积分")
+    expect(cashier.locator("[data-figure=points]")).to_have_text("120")
+    expect(cashier.locator('table[data-section="statement"]')).to_contain_text("积分兑换")
+    assert cashier.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(cashier, "02-exchanged-390")

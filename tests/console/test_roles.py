@@ -50,10 +50,13 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/cards/6200000000000001/freeze"): (Action.MANAGE_CARDS,),
     ("POST", "/console/cards/6200000000000001/unfreeze"): (Action.MANAGE_CARDS,),
     ("POST", "/console/cards/6200000000000001/reactivate"): (Action.REACTIVATE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/exchange"): (Action.REDEEM,),
+    ("GET", "/console/rewards"): (Action.VIEW_PRODUCTS,),
+    ("POST", "/console/rewards"): (Action.MANAGE_PRODUCTS,),
 }
 #: Menu entry → the page it opens.
 MENU = {"概览": "/console/", "收银核销": "/console/redeem", "核销记录": "/console/redemptions",
-        "会员": "/console/cards",
+        "会员": "/console/cards", "积分兑换": "/console/rewards",
         "报表": "/console/reports", "模板库": "/console/templates", "卡种": "/console/products",
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit"}
