@@ -642,4 +642,16 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // A post that moves value is sent once: a double click does not exchange twice.
+  document.querySelectorAll("form[data-submit-once]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
+      if (form.dataset.sent) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.sent = "1";
+      setTimeout(() => form.querySelectorAll('[type="submit"]').forEach((button) => { button.disabled = true; }), 0);
+    });
+  });
 });
