@@ -23,9 +23,11 @@ browser-deps:
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei)
 
 # Embedded default: SQLite under instance/, in-process Redis stand-in, built-in WeChat simulator.
+# The demo logins are the last lines printed: a helper waits for the server to answer, then prints them.
 run: install
 	WECHAT_SIMULATOR=1 $(BIN)/flask --app wsgi db upgrade
 	WECHAT_SIMULATOR=1 $(BIN)/flask --app wsgi demo
+	WECHAT_SIMULATOR=1 $(BIN)/flask --app wsgi demo --logins-when-up http://$(HOST):$(PORT) &
 	WECHAT_SIMULATOR=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --with-threads
 
 # SQLite always; PostgreSQL + Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set (mandatory with CI=true).

@@ -19,6 +19,7 @@ from server.merchants.models import Merchant
 from server.pagination import PageArgs
 from server.payments import card_refunds, top_ups
 from server.products.models import CardProduct
+from server.rewards import services as rewards
 from server.schemas import Blueprint, Fen, Schema
 from server.web import client_ip
 from server.wechat.adapters import get_payment_gateway
@@ -135,3 +136,19 @@ def refund(body, card_id: int):
                                  card_id=card_id, reason=body["reason"], now=utcnow())
     return jsonify(refund_no=record.refund_no, refund_fen=record.refund_fen, fee_fen=record.fee_fen,
                    forfeited_bonus_fen=record.forfeited_bonus_fen, status=record.status), 201
+
+
+@blueprint.route("/cards/<int:card_id>/rewards", methods=["GET"])
+@consumer_only
+def card_rewards(card_id: int):
+    """The merchant's rewards this card's points could be exchanged for (积分兑换)."""
+    return jsonify(items=rewards.consumer_rewards(db.session, current_principal().id, card_id),
+                   points=wallet.my_card(db.session, face_links(), current_principal().id, card_id)["points"])
+
+
+@blueprint.route("/cards/<int:card_id>/rewards/<int:reward_id>/exchange", methods=["POST"])
+@consumer_only
+@idempotent
+def exchange_reward(card_id: int, reward_id: int):
+    """Exchange points for a reward: 201 the exchange; 422 INSUFFICIENT_POINTS; 409 SOLD_OUT."""
+    return jsonify(rewards.consumer_exchange(db.session, current_principal().id, card_id, reward_id)), 201

@@ -46,6 +46,7 @@ def _import_models() -> None:
     import server.products.models
     import server.redemption.models
     import server.reports.models
+    import server.rewards.models
     import server.webhooks.models  # noqa: F401
 
 

@@ -11,6 +11,23 @@ from sqlalchemy import select
 from server.db import db
 
 
+def _wait_until_up(base_url: str, timeout_seconds: float = 60) -> None:
+    """Poll ``base_url``/healthz until it answers (any status), or give up after ``timeout_seconds``."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=2).close()  # noqa: S310 - our own server
+            return
+        except urllib.error.HTTPError:
+            return  # it answers: up, if unhealthy
+        except OSError:
+            time.sleep(0.3)
+
+
 def register(app: Flask) -> None:
     from server.jobs import worker
     from server.payments import cli as payments_cli
@@ -70,12 +87,19 @@ def register(app: Flask) -> None:
         click.echo(f"expired {report.cards_expired} card(s); {report.points_lapsed} point(s) lapsed")
 
     @app.cli.command("demo")
-    def demo() -> None:
-        """Load the demo data (safe to run again) and print the logins."""
-        from server.demo import load_demo
+    @click.option("--logins-when-up", metavar="URL", default=None,
+                  help="Load nothing: wait until the server at URL answers /healthz, then print the logins "
+                       "(make run prints them last, after the server's banner).")
+    def demo(logins_when_up: str | None) -> None:
+        """Load the demo data (safe to run again) and print the logins, last."""
+        from server.demo import demo_logins, load_demo
         from server.extensions import get_redis
         from server.wechat.adapters import get_payment_gateway
 
+        if logins_when_up is not None:
+            _wait_until_up(logins_when_up.rstrip("/"))
+            click.echo("\n".join(demo_logins(logins_when_up.rstrip("/"))))
+            return
         for line in load_demo(db.session, current_app.config, get_redis(), get_payment_gateway()):
             click.echo(line)
         db.session.commit()

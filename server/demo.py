@@ -15,7 +15,7 @@ from server.cards.dynamic_codes import issue_code
 from server.cards.models import Card
 from server.consumers.models import Consumer
 from server.db import utcnow
-from server.issuance.demo import load_issuance_demo
+from server.issuance.demo import HISTORY_CLAIM_BATCH, HISTORY_PURCHASE_BATCH, load_issuance_demo
 from server.issuance.models import Batch, IssueMethod
 from server.issuance.services import claim
 from server.ledger.models import Journal, LedgerEntry
@@ -88,14 +88,20 @@ def load_demo(
             )
         session.flush()
 
-    lines = ["Kabao demo data loaded.", f"  platform admin: {ADMIN[0]} / {ADMIN[1]}  (/platform/login)"]
-    lines += [
-        f"  merchant {role.value:<10}: {username} / {password}  (/console/login)"
-        for username, password, role, _ in STAFF
-    ]
+    lines = ["Kabao demo data loaded."]
     if config is not None and redis is not None and gateway is not None:
         lines += load_issuance_demo(session, config, merchant)
         lines += _load_history(session, config, redis, gateway, merchant)
+    return lines + demo_logins()
+
+
+def demo_logins(base_url: str = "") -> list[str]:
+    """The demo's sign-ins, the last thing ``make run`` prints (with the server's address when given)."""
+    lines = ["Demo logins:", f"  platform admin    : {ADMIN[0]} / {ADMIN[1]}  ({base_url}/platform/login)"]
+    lines += [
+        f"  merchant {role.value:<10}: {username} / {password}  ({base_url}/console/login)"
+        for username, password, role, _ in STAFF
+    ]
     return lines
 
 
@@ -117,7 +123,9 @@ def _load_history(
     figures. Runs once."""
     if session.scalar(select(Consumer.id).where(Consumer.openid == HISTORY[0][0])) is not None:
         return []
-    batches = {b.issue_method: b for b in session.scalars(select(Batch).where(Batch.merchant_id == merchant.id))}
+    by_name = {b.name: b for b in session.scalars(select(Batch).where(Batch.merchant_id == merchant.id))}
+    # Sold and claimed only from the active batches named for it, never from one still awaiting approval.
+    batches = {IssueMethod.CLAIM: by_name[HISTORY_CLAIM_BATCH], IssueMethod.PURCHASE: by_name[HISTORY_PURCHASE_BATCH]}
     staff = {s.role: s for s in session.scalars(select(Staff).where(Staff.merchant_id == merchant.id))}
     cashier, owner, manager = (_principal(staff[role]) for role in (StaffRole.CASHIER, StaffRole.OWNER,
                                                                      StaffRole.MANAGER))

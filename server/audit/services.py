@@ -9,6 +9,10 @@ from sqlalchemy.orm import Session
 from server.audit.models import AuditEntry
 from server.direct_writes import insert_row
 
+#: ``session.info`` key under which a request boundary leaves the caller's address: entries recorded
+#: in that session without an explicit ``ip`` carry it (the console sets it for every request).
+AUDIT_IP = "audit_ip"
+
 
 def record(
     session: Session,
@@ -31,5 +35,5 @@ def record(
         target_type=target_type,
         target_id=target_id,
         detail=detail or {},
-        ip=ip,
+        ip=ip if ip is not None else session.info.get(AUDIT_IP),
     ))

@@ -61,7 +61,8 @@ def expire_cards(session: Session, now: datetime, batch_size: int = 500) -> Expi
         session.flush()
 
 
-def reactivate_card(session: Session, actor: Principal, card_no: str, now: datetime) -> Card:
+def reactivate_card(session: Session, actor: Principal, card_no: str, now: datetime,
+                    reason: str | None = None) -> Card:
     """Bring an expired card back with its balance, valid for a new period of its product."""
     card = session.scalar(select(Card).where(Card.card_no == card_no))
     if card is None or card.merchant_id != actor.merchant_id:
@@ -75,6 +76,7 @@ def reactivate_card(session: Session, actor: Principal, card_no: str, now: datet
     CARD_LIFECYCLE.apply(card, "reactivate")
     session.flush()
     record(session, action="card.reactivate", actor_type="staff", actor_id=actor.id, merchant_id=card.merchant_id,
-           target_type="card", target_id=card.id, detail={"expires_at": card.expires_at.isoformat()
-                                                           if card.expires_at else None})
+           target_type="card", target_id=card.id,
+           detail={"expires_at": card.expires_at.isoformat() if card.expires_at else None,
+                   **({"reason": reason} if reason else {})})
     return card

@@ -52,12 +52,13 @@ def new_code(session: Session, redis: Redis, consumer_id: int, card_id: int, now
 
 def transactions(session: Session, consumer_id: int, card_id: int, *, limit: int,
                  cursor: str | None) -> dict[str, Any]:
-    """The consumer's own card's journals (see card_transactions)."""
-    return card_transactions(session, owned_card(session, card_id, consumer_id), limit=limit, cursor=cursor)
+    """The consumer's own card's journals, newest first (card_statement)."""
+    return card_statement(session, owned_card(session, card_id, consumer_id), limit=limit, cursor=cursor)
 
 
-def card_transactions(session: Session, card: Card, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The card's journals, newest first, each with what it changed and the balance after it."""
+def card_statement(session: Session, card: Card, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The card's journals, newest first, each with what it changed and the balance after it; for the
+    holder and for the merchant's staff alike (who may see the card)."""
     stmt = select(LedgerEntry.journal_id).where(LedgerEntry.card_id == card.id).distinct()
     if cursor:
         stmt = stmt.where(LedgerEntry.journal_id < decode_cursor(cursor))

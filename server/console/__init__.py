@@ -27,8 +27,8 @@ def init_console(app: Flask) -> None:
     from server.console.pages import browser_error_page
     from server.web import ERROR_PAGE
 
-    for pages_module in ("issuance_views", "counter_views", "physical_views", "report_views", "api_key_views",
-                         "webhook_views"):
+    for pages_module in ("issuance_views", "counter_views", "physical_views", "report_views", "member_views",
+                         "api_key_views", "webhook_views"):
         import_module(f"server.console.{pages_module}")  # their pages join the merchant console's blueprint
 
     app.config.update(

@@ -81,18 +81,26 @@ def safe_next(realm: Realm, target: str | None) -> str:
     return target
 
 
-def login_page(realm: Realm, template: str) -> Response | str:
+#: Where a principal lands after signing in when no page was asked for (None: the console's home).
+Landing = Callable[[Principal], str | None]
+
+
+def login_page(realm: Realm, template: str, landing: Landing | None = None) -> Response | str:
     """The sign-in form; someone already signed in goes on (unless a refused post shows the form again)."""
-    if signed_in(realm) is not None and request.method == "GET":
-        return redirect(safe_next(realm, request.args.get("next")))
+    principal = signed_in(realm)
+    if principal is not None and request.method == "GET":
+        return redirect(safe_next(realm, request.args.get("next") or (landing(principal) if landing else None)))
     return render_template(template)
 
 
-def login_with_password(realm: Realm, authenticate: Callable[[Session, Redis, str, str, str], Principal]) -> Response:
+def login_with_password(realm: Realm, authenticate: Callable[[Session, Redis, str, str, str], Principal],
+                        landing: Landing | None = None) -> Response:
     """Check the posted username and password with the realm's service, then start the session."""
     form = load_form(LoginSchema(), request.form)
-    sign_in(realm, authenticate(db.session, get_redis(), form["username"], form["password"], client_ip()))
-    return redirect(safe_next(realm, request.form.get("next")), code=303)
+    principal = authenticate(db.session, get_redis(), form["username"], form["password"], client_ip())
+    sign_in(realm, principal)
+    default = landing(principal) if landing else None
+    return redirect(safe_next(realm, request.form.get("next") or default), code=303)
 
 
 def logout(realm: Realm) -> Response:

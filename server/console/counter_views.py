@@ -26,7 +26,7 @@ from server.merchants.permissions import Action
 from server.pagination import paginate
 from server.redemption import services as redemption
 from server.redemption.models import Redemption, RedemptionStatus
-from server.redemption.schemas import RedeemSchema, RedemptionListArgs, ReverseSchema
+from server.redemption.schemas import PreviewSchema, RedeemSchema, RedemptionListArgs, ReverseSchema
 from server.timeutil import day_bounds
 
 #: A printed card's number and secret that do not match (the one answer for every reason).
@@ -74,6 +74,20 @@ def redeem() -> Response:
         raise
     store = merchants.get_store(db.session, g.principal.merchant_id, receipt["store_id"])
     return jsonify(receipt=receipt, html=render_template("console/_receipt.html", receipt=receipt, store=store))
+
+
+@blueprint.post("/redeem/preview")
+@console_login_required(Action.REDEEM)
+def redeem_preview() -> Response:
+    """The card a scanned code names, shown before the cashier confirms; the code stays usable."""
+    try:
+        fields = load_form(PreviewSchema(), json_body(), integers=("store_id",))
+        card = redemption.preview(db.session, get_redis(), current_app.config, g.principal,
+                                  fields["code"], fields["store_id"])
+    except AppError as error:
+        error.message = cashier_message(error)
+        raise
+    return jsonify(card=card, html=render_template("console/_card_preview.html", card=card))
 
 
 @blueprint.get("/redemptions")

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from flask import Flask
 from jinja2 import Undefined
 
+from server.regions import region_name
+from server.reports.exports import percent_text
 from server.timeutil import SHANGHAI
 
 #: Chinese names of the enumerations shown in the console; unknown values are shown as they are.
@@ -39,6 +41,8 @@ LABELS: dict[str, dict[str, str]] = {
         "codes.generate": "生成兑换码", "codes.void": "作废兑换码", "codes.bulk_bind": "批量绑定兑换码",
         "redemption.create": "核销", "redemption.reverse": "冲正核销",
         "card.reveal": "查看卡密", "card.reactivate": "重新激活卡", "card.refund": "申请退款",
+        "card.freeze": "冻结卡", "card.unfreeze": "解冻卡",
+        "reward.create": "上架兑换商品", "reward.exchange": "积分兑换",
         "card.transfer_offer": "发起转赠", "card.transfer_accept": "接受转赠",
         "webhook.create": "新建回调地址", "webhook.delete": "删除回调地址", "webhook.redeliver": "重新投递事件",
     },
@@ -49,6 +53,11 @@ LABELS: dict[str, dict[str, str]] = {
     "issued_count": {"claim": "已领取", "purchase": "已售出", "code": "已兑换", "physical": "已制卡"},
     "product_form": {"virtual": "虚拟卡", "physical": "实体卡"},
     "redemption_status": {"completed": "已核销", "reversed": "已冲正"},
+    "journal_kind": {"issue": "开卡", "top_up": "充值", "redeem": "核销", "reverse": "冲正", "refund": "退款",
+                     "expire": "过期", "adjust": "调整", "exchange": "积分兑换"},
+    "reward_kind": {"goods": "商品", "stored_value": "储值", "uses": "次数"},
+    "card_status": {"active": "正常", "frozen": "已冻结", "expired": "已过期", "refunded": "已退款",
+                    "inactive": "未激活", "replaced": "已补办"},
 }
 
 
@@ -83,6 +92,21 @@ def shanghai_time(moment: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M"
     return moment.astimezone(SHANGHAI).strftime(pattern) if moment else ""
 
 
+def rate(basis_points: int | None) -> str:
+    """A rate in basis points as a percentage (3750 → 37.50%), "—" when there is nothing to divide."""
+    return "—" if basis_points is None or isinstance(basis_points, Undefined) else percent_text(basis_points)
+
+
+def region(code: str | None) -> str:
+    """A GB/T 2260 code as people read it (上海市黄浦区); the code itself is kept for the unknown."""
+    return region_name(code) if code and not isinstance(code, Undefined) else ""
+
+
+def regions(codes: list[str] | None) -> str:
+    """A list of codes by name, 、-separated; empty for none."""
+    return "、".join(region_name(code) for code in codes or [])
+
+
 def label(value: Any, group: str) -> str:
     return LABELS[group].get(value, value) if value is not None else ""
 
@@ -94,5 +118,5 @@ def site_path(url: str) -> str:
 
 
 def register(app: Flask) -> None:
-    for function in (money, yuan_input, shanghai_time, label, site_path):
+    for function in (money, yuan_input, shanghai_time, label, site_path, rate, region, regions):
         app.add_template_filter(function)

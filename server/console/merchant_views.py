@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, jsonify, render_template, request
+from flask import Blueprint, Response, flash, g, jsonify, render_template, request, url_for
 
+from server.auth import Principal
 from server.cards.face_links import face_links
 from server.console import auth, pages
 from server.console.audit_log import audit_page
@@ -23,16 +24,18 @@ from server.console.reporting import dashboard_figures
 from server.db import db
 from server.errors import NotFound, ValidationError
 from server.merchants import services as merchants
-from server.merchants.models import DocumentKind, Staff, StaffRole
+from server.merchants.models import DocumentKind, MerchantKind, Staff, StaffRole
 from server.merchants.permissions import Action
-from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchema
+from server.merchants.schemas import DocumentFormSchema, RegisterSchema, StaffSchema, StoreSchema
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
 from server.products.validation import DEDUCTION_ORDERS, FORMS, KINDS, VALIDITY_TYPES
+from server.regions import region_tree
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
+from server.web import client_ip
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
 pages.install(blueprint, error_template="console/error.html")
@@ -56,15 +59,54 @@ def signed_in_staff() -> dict[str, Any]:
 # --- signing in ----------------------------------------------------------------------------------
 
 
+def _landing(principal: Principal) -> str | None:
+    """Cashiers start at the counter; everyone else at the dashboard."""
+    return url_for("console.redeem_page") if principal.role == StaffRole.CASHIER else None
+
+
 @blueprint.get("/login")
 def login() -> Response | str:
-    return auth.login_page(STAFF, "console/login.html")
+    return auth.login_page(STAFF, "console/login.html", _landing)
 
 
 @blueprint.post("/login")
 @pages.shows_errors_on("console.login")
 def login_submit() -> Response:
-    return auth.login_with_password(STAFF, merchants.authenticate_staff)
+    return auth.login_with_password(STAFF, merchants.authenticate_staff, _landing)
+
+
+@blueprint.get("/signup")
+def signup() -> Response | str:
+    """Merchant self sign-up (商户入驻): the registration of the API, with the qualification images."""
+    if auth.signed_in(STAFF) is not None and request.method == "GET":
+        return see_other(".dashboard")
+    industries = sorted({(template["industry"], template["industry_name"]) for template in load_templates()})
+    return render_template("console/signup.html", kinds=list(DocumentKind), industries=industries,
+                           merchant_kinds=list(MerchantKind))
+
+
+@blueprint.post("/signup")
+@pages.shows_errors_on("console.signup")
+def signup_submit() -> Response:
+    """Every problem of the form and its files at once; then the merchant, its owner and documents."""
+    documents = {kind.value: upload.read(merchants.DOCUMENT_MAX_BYTES + 1) for kind in DocumentKind
+                 if (upload := request.files.get(f"document_{kind.value}")) is not None and upload.filename}
+    problems: dict[str, str] = {}
+    try:
+        fields = load_form(RegisterSchema(), request.form)
+    except ValidationError as error:
+        problems = dict(error.details["fields"])
+    if request.form.get("password") != request.form.get("password_confirm"):
+        problems["password_confirm"] = "两次输入的密码不一致"
+    problems |= merchants.document_problems(documents)
+    if problems:
+        raise ValidationError(problems)
+    owner = merchants.sign_up(db.session, document_storage(), merchants.Registration(**fields), documents,
+                              ip=client_ip())
+    auth.sign_in(STAFF, owner)
+    flash("入驻申请已提交，平台审核通过后即可发布卡种、发卡和核销" if documents
+          else "入驻申请已提交；请上传营业执照等资质文件，平台审核通过后即可发布卡种、发卡和核销")
+    return see_other(".dashboard")
 
 
 @blueprint.post("/logout")
@@ -233,6 +275,15 @@ def can_happen(product: CardProduct, event: str) -> bool:
 
 
 # --- stores, staff, documents --------------------------------------------------------------------
+
+
+@blueprint.get("/regions.json")
+def regions_data() -> Response:
+    """The GB/T 2260 tree the region picker offers (public: the sign-up page uses it too)."""
+    response = jsonify(region_tree())
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @blueprint.get("/stores")

@@ -16,11 +16,12 @@ from flask import Blueprint, Response, current_app, g, make_response, redirect, 
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 
+from server.audit.services import AUDIT_IP
 from server.console import csrf
 from server.db import db
 from server.errors import AppError, ValidationError
 from server.http_safety import BadSegment
-from server.web import error_response
+from server.web import client_ip, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,10 +123,16 @@ def _with_status(response: Response, error: AppError) -> Response:
     return response
 
 
+def _remember_ip() -> None:
+    """Every audit entry a console request records carries the caller's address."""
+    db.session.info[AUDIT_IP] = client_ip()
+
+
 def install(blueprint: Blueprint, *, error_template: str) -> None:
     """Give a console blueprint its CSRF check, error pages and security headers."""
     _ERROR_TEMPLATES[blueprint.name] = error_template
     blueprint.before_request(csrf.protect)
+    blueprint.before_request(_remember_ip)
     blueprint.register_error_handler(AppError, show_error)
 
     @blueprint.errorhandler(CSRFError)

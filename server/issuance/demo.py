@@ -18,20 +18,33 @@ from server.products.models import CardProduct, ProductStatus
 from server.products.services import create_product
 
 CHANNEL = {"name": "小程序", "kind": ChannelKind.MINIPROGRAM, "allow_coupon_stacking": True, "cost_per_card_fen": 500}
-#: template code → overrides of the demo product made from it.
+#: The count card's terms, in the demo café's own words (the count-card template is a hair salon's).
+COFFEE_COUNT_TERMS = (
+    "本卡含中杯美式咖啡10杯，每杯核销1次，可在全部门店使用，自激活之日起730天内有效；到期仍有剩余次数的，"
+    "可申请延期180天或按剩余次数折算退款。购卡之日起7日内且未使用的，可申请全额退款，不收取任何费用；"
+    "超过7日或已使用的，按剩余次数（单次价格=实付金额÷总次数）折算退还，不收取手续费；因本店原因无法继续"
+    "提供服务的，按上述方式折算退还且不收取手续费。本卡可转赠他人，转赠后由受赠人继续使用。本店如停业、歇业"
+    "或迁址，将至少提前30日通知持卡人，持卡人可申请退还未消费的余额。商品价格如需调整，将提前在门店和小程序"
+    "公示，已购卡的权益不受影响。"
+)
+#: template code → overrides of the demo product made from it: a café's cards, in a café's words (the
+#: restaurant template's terms speak of 本品牌全部门店, 堂食、外带 — true of a café).
 PRODUCTS: dict[str, dict[str, Any]] = {
     "cafe_points": {},
-    "bakery_stored_value": {"name": "100元储值卡", "face_value_fen": 10000},
-    "hair_salon_count": {},
+    "restaurant_stored_value": {"name": "100元储值卡", "face_value_fen": 10000},
+    "hair_salon_count": {"name": "美式咖啡10杯卡", "service_name": "中杯美式咖啡", "face_value_fen": 25000,
+                         "terms": COFFEE_COUNT_TERMS},
 }
 #: (batch name, template code, issue method, price = face value?, quantity, per-user limit, approved?)
 BATCHES = [
     ("开业免费领积分卡", "cafe_points", IssueMethod.CLAIM, False, 1000, 1, True),
-    ("100元储值卡 在线购买", "bakery_stored_value", IssueMethod.PURCHASE, True, 500, 5, True),
-    ("100元储值卡 礼品兑换码", "bakery_stored_value", IssueMethod.CODE, False, 200, None, True),
-    # Left for operations and finance to approve in the console.
-    ("洗剪吹次卡 会员专享", "hair_salon_count", IssueMethod.PURCHASE, True, 100, 2, False),
+    ("100元储值卡 在线购买", "restaurant_stored_value", IssueMethod.PURCHASE, True, 500, 5, True),
+    ("100元储值卡 礼品兑换码", "restaurant_stored_value", IssueMethod.CODE, False, 200, None, True),
+    # Left for operations and finance to approve in the console: nothing is sold from it yet.
+    ("美式咖啡10杯卡 会员专享", "hair_salon_count", IssueMethod.PURCHASE, True, 100, 2, False),
 ]
+#: The batches the demo's history buys from and claims from (by name: two batches sell by purchase).
+HISTORY_CLAIM_BATCH, HISTORY_PURCHASE_BATCH = BATCHES[0][0], BATCHES[1][0]
 #: Codes printed once, when the code batch is first created, so binding can be tried at once.
 DEMO_CODES = 3
 

@@ -53,8 +53,9 @@ class CreateBatchSchema(Schema):
     sale_end = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=SHANGHAI)
     region_codes = fields.List(RegionCode(), load_default=list)
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Runs even when some fields are refused, so a form shows every problem at once."""
         errors = {}
         method, price = data.get("issue_method"), data.get("price_fen")
         if method == IssueMethod.CLAIM and price:

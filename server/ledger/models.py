@@ -27,6 +27,8 @@ class JournalKind(StrEnum):
     ADJUST = "adjust"
     #: A lost named card's value moved to its replacement (补办).
     REPLACE = "replace"
+    #: Points exchanged for a reward (积分兑换).
+    EXCHANGE = "exchange"
 
 
 class ActorType(StrEnum):

@@ -252,6 +252,20 @@ class Drift:
     detail: str
 
 
+def balances_after(session: Session, card_id: int, journal_id: int) -> CardBalances:
+    """What the card held right after ``journal_id``: each bucket's ``balance_after`` on its latest
+    entry up to that journal (a bucket with no entry yet held nothing)."""
+    latest = (
+        select(func.max(LedgerEntry.id).label("id"))
+        .where(LedgerEntry.card_id == card_id, LedgerEntry.journal_id <= journal_id)
+        .group_by(LedgerEntry.bucket)
+        .subquery()
+    )
+    rows = session.execute(select(LedgerEntry.bucket, LedgerEntry.balance_after)
+                           .join(latest, LedgerEntry.id == latest.c.id)).tuples().all()
+    return CardBalances(**{BUCKET_COLUMN[CardBucket(bucket)]: int(balance or 0) for bucket, balance in rows})
+
+
 def verify_ledger(session: Session) -> list[Drift]:
     """Check that every journal balances per unit and every card's cache equals its entries."""
     drifts: list[Drift] = []

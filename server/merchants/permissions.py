@@ -40,6 +40,8 @@ class Action(StrEnum):
     SELL_CARDS = "cards.activate"
     REPORT_LOST = "cards.report_lost"
     REPLACE_CARDS = "cards.replace"
+    #: Freeze and unfreeze a card (会员页的状态变更).
+    MANAGE_CARDS = "cards.manage"
     VIEW_REDEMPTIONS = "redemptions.view"
     VIEW_REPORTS = "reports.view"
     VIEW_AUDIT = "audit.view"

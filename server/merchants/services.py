@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -172,21 +173,36 @@ def list_staff(session: Session, actor: Principal) -> list[Staff]:
     return list(session.scalars(stmt))
 
 
-def upload_document(
-    session: Session, storage: DocumentStorage, actor: Principal, *, kind: DocumentKind, data: bytes
-) -> MerchantDocument:
-    """Store a qualification image after Pillow proves it is a real PNG/JPEG/WebP of sane size."""
+def _image_format(data: bytes) -> tuple[str | None, str | None]:
+    """(format, None) of a real PNG/JPEG/WebP image of sane size, else (None, why not)."""
     if len(data) > DOCUMENT_MAX_BYTES:
-        raise ValidationError({"file": "图片不能超过 5MB"})
+        return None, "图片不能超过 5MB"
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
             width, height = image.size
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise ValidationError({"file": "请上传 PNG、JPEG 或 WebP 图片"}) from None
+        return None, "请上传 PNG、JPEG 或 WebP 图片"
     if image_format not in DOCUMENT_FORMATS or width * height > DOCUMENT_MAX_PIXELS:
-        raise ValidationError({"file": "请上传 PNG、JPEG 或 WebP 图片"})
+        return None, "请上传 PNG、JPEG 或 WebP 图片"
+    return image_format, None
+
+
+def document_problems(documents: Mapping[str, bytes]) -> dict[str, str]:
+    """Why each of ``documents`` (kind → file) would be refused, keyed ``document_<kind>`` as the sign-up
+    form names its file inputs; empty when all are acceptable."""
+    problems = {kind: _image_format(data)[1] for kind, data in documents.items()}
+    return {f"document_{kind}": message for kind, message in problems.items() if message}
+
+
+def upload_document(
+    session: Session, storage: DocumentStorage, actor: Principal, *, kind: DocumentKind, data: bytes
+) -> MerchantDocument:
+    """Store a qualification image after Pillow proves it is a real PNG/JPEG/WebP of sane size."""
+    image_format, problem = _image_format(data)
+    if problem:
+        raise ValidationError({"file": problem})
     key = storage.save(data, DOCUMENT_FORMATS[image_format])
     document = MerchantDocument(merchant_id=actor.merchant_id, kind=kind, storage_key=key,
                                 content_type=Image.MIME[image_format], size_bytes=len(data))
@@ -195,6 +211,22 @@ def upload_document(
     record(session, action="merchant.document_upload", actor_type="staff", actor_id=actor.id,
            merchant_id=actor.merchant_id, target_type="document", target_id=document.id, detail={"kind": kind})
     return document
+
+
+def sign_up(session: Session, storage: DocumentStorage, data: Registration, documents: Mapping[str, bytes], *,
+            ip: str | None = None) -> Principal:
+    """Self sign-up in the console: the merchant (pending review) and its owner, as
+    ``POST /api/v1/merchant/register`` makes them, with the qualification images given at once.
+    Returns the owner, to be signed in."""
+    problems = document_problems(documents)
+    if problems:
+        raise ValidationError(problems)
+    merchant = register_merchant(session, data, ip=ip)
+    owner_id = session.scalar(select(Staff.id).where(Staff.merchant_id == merchant.id, Staff.role == StaffRole.OWNER))
+    owner = Principal(PrincipalKind.STAFF, owner_id, merchant_id=merchant.id, role=StaffRole.OWNER)
+    for kind, blob in documents.items():
+        upload_document(session, storage, owner, kind=DocumentKind(kind), data=blob)
+    return owner
 
 
 def list_documents(session: Session, merchant_id: int) -> list[MerchantDocument]:

@@ -211,7 +211,7 @@ def member_cards(session: Session, links: FaceLinks, actor: KeyActor, external_i
 
 def card_transactions(session: Session, actor: KeyActor, card_no: str, *, limit: int,
                       cursor: str | None) -> dict[str, Any]:
-    return wallet.card_transactions(session, merchant_card(session, actor.merchant_id, card_no), limit=limit,
+    return wallet.card_statement(session, merchant_card(session, actor.merchant_id, card_no), limit=limit,
                                     cursor=cursor)
 
 

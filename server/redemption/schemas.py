@@ -17,6 +17,13 @@ class RedeemSchema(Schema):
     redeem_points = StrictInt(load_default=0, validate=validate.Range(min=0))
 
 
+class PreviewSchema(Schema):
+    """A scanned code to look up before redeeming it (the counter's preview)."""
+
+    code = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    store_id = StrictInt(required=True)
+
+
 class ReverseSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 

@@ -23,13 +23,16 @@ from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
 from server.cards.events import record_card_event
 from server.cards.face_links import FaceLinks
+from server.cards.members import mask_holder
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no, staff_card
+from server.consumers.models import Consumer
 from server.crypto import decrypt
 from server.db import INT32_MAX, utcnow
 from server.direct_writes import insert_row
 from server.errors import (
     AlreadyReversed,
+    AppError,
     CardExpired,
     CardNotActive,
     CodeInvalid,
@@ -44,6 +47,7 @@ from server.ledger.accounts import CardBalances, CardBucket, MerchantAccount
 from server.ledger.models import ActorType, Journal, JournalKind
 from server.ledger.services import (
     Posting,
+    balances_after,
     card_lock_select,
     card_to_merchant,
     lock_card_row,
@@ -76,15 +80,21 @@ class RedeemRequest:
 
 
 # The statements of every scan, built once: building one costs more than running it.
-#: A card of the merchant with its product and its batch's regions, locked.
-_PRESENTED_CARD = (
-    card_lock_select(CardProduct, Batch.region_codes)
-    .join(CardProduct, CardProduct.id == Card.product_id)
-    .outerjoin(Batch, Batch.id == Card.batch_id)
-    .where(Card.merchant_id == bindparam("merchant_id"))
-)
+def _presented(base: Select) -> Select:
+    """A card of the merchant with its product and its batch's regions."""
+    return (base.join(CardProduct, CardProduct.id == Card.product_id)
+            .outerjoin(Batch, Batch.id == Card.batch_id)
+            .where(Card.merchant_id == bindparam("merchant_id")))
+
+
+#: The card a code names, locked for the redemption.
+_PRESENTED_CARD = _presented(card_lock_select(CardProduct, Batch.region_codes))
 _CARD_BY_ID = _PRESENTED_CARD.where(Card.id == bindparam("card_id"))
 _CARD_BY_NUMBER = _PRESENTED_CARD.where(Card.card_no == bindparam("card_no"))
+#: The same look-ups without the lock, for the counter's preview of a scanned code.
+_PREVIEW_CARD = _presented(select(Card, CardProduct, Batch.region_codes))
+_PREVIEW_BY_ID = _PREVIEW_CARD.where(Card.id == bindparam("card_id"))
+_PREVIEW_BY_NUMBER = _PREVIEW_CARD.where(Card.card_no == bindparam("card_no"))
 _STORE_AND_MERCHANT = (
     select(Store, Merchant).join(Merchant, Merchant.id == Store.merchant_id)
     .where(Store.id == bindparam("store_id"), Store.merchant_id == bindparam("merchant_id"))
@@ -103,23 +113,29 @@ class PresentedCard:
     digest: str | None
 
 
-def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
-                         code: str) -> PresentedCard:
-    """The card the code names, locked — or CODE_INVALID, the same for unknown, expired and other
-    merchants' codes and for a wrong secret."""
+def _find_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+                         code: str, *, lock: bool) -> PresentedCard:
+    """The card the code names (locked when ``lock``) — or CODE_INVALID, the same for unknown, expired
+    and other merchants' codes and for a wrong secret. Looking a code up never uses it up: only a
+    redemption stores its digest."""
     CODE_FAILURES.check(redis, str(actor.id))
     resolved = resolve_code(redis, code)
     card_no, _, secret = code.partition(":")  # CARDNO:SECRET — the printed credentials
+    by_id, by_number = (_CARD_BY_ID, _CARD_BY_NUMBER) if lock else (_PREVIEW_BY_ID, _PREVIEW_BY_NUMBER)
+    run = lock_card_row if lock else (lambda session, stmt, params: session.execute(stmt, params).first())
     if resolved is not None:
-        row = lock_card_row(session, _CARD_BY_ID, {"merchant_id": actor.merchant_id, "card_id": resolved.card_id})
+        row = run(session, by_id, {"merchant_id": actor.merchant_id, "card_id": resolved.card_id})
     elif secret:
-        row = lock_card_row(session, _CARD_BY_NUMBER, {"merchant_id": actor.merchant_id, "card_no": card_no.strip()})
+        row = run(session, by_number, {"merchant_id": actor.merchant_id, "card_no": card_no.strip()})
     else:
         row = None
     # The secret is compared in constant time.
     if row is not None and resolved is None and not hmac.compare_digest(
             decrypt(config, row[0].secret_encrypted), secret.strip()):
         row = None
+    if row is not None and resolved is not None and not lock and session.scalar(
+            select(Redemption.id).where(Redemption.code_digest == resolved.digest)) is not None:
+        row = None  # a code that already paid: the redemption would refuse it, so does the preview
     if row is None:
         CODE_FAILURES.record_failure(redis, str(actor.id))
         raise CodeInvalid()
@@ -134,6 +150,48 @@ def _lock_card_by_number(session: Session, actor: Principal, card_no: str) -> Pr
         raise NotFound("卡不存在")
     card, product, region_codes = row
     return PresentedCard(card, product, region_codes or [], None)
+
+
+def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+                         code: str) -> PresentedCard:
+    return _find_presented_card(session, redis, config, actor, code, lock=True)
+
+
+def preview(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+            code: str, store_id: int) -> dict[str, Any]:
+    """What the counter shows after a scan and before the cashier confirms: the card (holder masked),
+    its kind and balances, and why it would be refused at this store, if it would. Read-only: the
+    code stays live for the redemption that follows; wrong codes count against the same limit."""
+    store = _check_store(session, actor, store_id)
+    presented = _find_presented_card(session, redis, config, actor, code, lock=False)
+    card, product = presented.card, presented.product
+    owner = session.get(Consumer, card.owner_id) if card.owner_id else None
+    problem = None
+    try:
+        _check_card(presented, store, utcnow())
+    except AppError as refusal:
+        problem = {"code": refusal.code, "message": refusal.message}
+    return {
+        "card_id": card.id,
+        "card_no_masked": mask_card_no(card.card_no),
+        "kind": product.kind,
+        "product_name": product.name,
+        "named": product.named,
+        "holder_masked": mask_holder(owner.openid) if owner else None,
+        "status": card.status,
+        "balance_fen": card.balance_fen,
+        "principal_fen": card.principal_fen,
+        "bonus_fen": card.bonus_fen,
+        "remaining_uses": card.uses_remaining,
+        "service_name": product.service_name,
+        "points_balance": card.points,
+        "discount_percent": rules.discount_percent_for(product.discount_percent, product.regional_discounts,
+                                                       store.region_code),
+        "min_spend_fen": product.min_spend_fen,
+        "expires_at": iso(card.expires_at),
+        "needs_amount": product.kind != "count",
+        "problem": problem,
+    }
 
 
 def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
@@ -322,11 +380,16 @@ def reversal_answer(session: Session, redemption: Redemption) -> dict[str, Any]:
 
 
 def redemption_row(session: Session, redemption: Redemption) -> dict[str, Any]:
-    """A redemption as the list shows it, with its card's current balances."""
+    """A redemption as the list shows it: its card's current balances, and what the card held right
+    after this redemption (``*_after``, from the ledger's balance_after; None when it moved no value)."""
     card = session.get(Card, redemption.card_id)
     product = session.get(CardProduct, card.product_id)
+    after = balances_after(session, card.id, redemption.journal_id) if redemption.journal_id else None
     return {**receipt(redemption, card, product), "staff_id": redemption.staff_id,
-            "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason}
+            "reversed_at": iso(redemption.reversed_at), "reversal_reason": redemption.reversal_reason,
+            "balance_after_fen": after.principal_fen + after.bonus_fen if after else None,
+            "remaining_uses_after": after.uses_remaining if after else None,
+            "points_balance_after": after.points if after else None}
 
 
 def staff_card_view(session: Session, links: FaceLinks, actor: Principal, card_no: str) -> dict[str, Any]:

@@ -23,14 +23,17 @@ from server.cards.models import Card, CardStatus
 from server.db import utcnow
 from server.errors import Forbidden
 from server.issuance.models import Batch, Channel
-from server.ledger.models import JournalKind, LedgerEntry
+from server.ledger.models import Journal, JournalKind, LedgerEntry
 from server.merchants.models import Store
 from server.merchants.services import get_store
+from server.redemption.models import Redemption, RedemptionStatus
 from server.reports.models import LedgerDay, LedgerDayTotal
 from server.timeutil import SHANGHAI, day_bounds
 
 #: Buckets whose entries are money on a card.
 _CARD_FEN = ("principal", "bonus")
+#: The merchant's accounts money arrives in: WeChat Pay, the till (physical cards), its own systems.
+_CLEARING = ("wechat_clearing", "till_clearing", "external_clearing")
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Activity:
     """Money movements in a period, in fen."""
 
     top_up_fen: int = 0
+    #: Money taken for the cards themselves (purchases of a batch), whatever the card kind.
+    card_sale_fen: int = 0
     bonus_issued_fen: int = 0
     redeemed_principal_fen: int = 0
     redeemed_bonus_fen: int = 0
@@ -48,11 +53,16 @@ class Activity:
     def redeemed_fen(self) -> int:
         return self.redeemed_principal_fen + self.redeemed_bonus_fen
 
+    @property
+    def net_redeemed_fen(self) -> int:
+        """核销 minus 冲正: what redemptions took from cards and kept."""
+        return self.redeemed_fen - self.reversed_fen
+
     def add(self, kind: str, bucket: str, amount: int) -> None:
         """Fold one (kind, bucket) sum of entries into the figures."""
         if kind == JournalKind.TOP_UP and bucket == "principal":
             self.top_up_fen += amount
-        elif kind in (JournalKind.TOP_UP, JournalKind.ISSUE) and bucket == "bonus":
+        elif kind in (JournalKind.TOP_UP, JournalKind.ISSUE, JournalKind.EXCHANGE) and bucket == "bonus":
             self.bonus_issued_fen += amount
         elif kind == JournalKind.REDEEM and bucket == "principal":
             self.redeemed_principal_fen -= amount
@@ -62,10 +72,13 @@ class Activity:
             self.reversed_fen += amount
         elif kind == JournalKind.REFUND and bucket == "refunds":
             self.refunded_fen += amount
+        elif kind == JournalKind.ISSUE and bucket in _CLEARING:
+            self.card_sale_fen -= amount
 
     def to_dict(self) -> dict[str, int]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["redeemed_fen"] = self.redeemed_fen
+        data["net_redeemed_fen"] = self.net_redeemed_fen
         return data
 
 
@@ -75,7 +88,7 @@ def _shanghai_day(session: Session) -> ColumnElement:
     return func.date(LedgerEntry.created_at, "+8 hours")
 
 
-_REPORTED_BUCKETS = ("principal", "bonus", "refunds")
+_REPORTED_BUCKETS = ("principal", "bonus", "refunds", *_CLEARING)
 #: A day is closed — its totals final — this long after it ends (no transaction runs that long).
 CLOSING_MARGIN = timedelta(minutes=10)
 
@@ -154,26 +167,70 @@ def _issued_between(since: datetime, until: datetime) -> tuple[ColumnElement, ..
             Card.replaces_card_id.is_(None))
 
 
+def _card_sales_by_channel(session: Session, merchant_id: int, since: datetime, until: datetime,
+                           store_id: int | None) -> dict[int | None, int]:
+    """Card-sale income per channel: the clearing legs of the cards' opening journals (they name no
+    card; their journal refers to it)."""
+    stmt = (
+        select(Batch.channel_id, func.sum(LedgerEntry.amount))
+        .select_from(LedgerEntry)
+        .join(Journal, Journal.id == LedgerEntry.journal_id)
+        .join(Card, (Journal.ref_type == "card") & (Card.id == Journal.ref_id))
+        .outerjoin(Batch, Batch.id == Card.batch_id)
+        .where(LedgerEntry.merchant_id == merchant_id, LedgerEntry.kind == JournalKind.ISSUE,
+               LedgerEntry.bucket.in_(_CLEARING), LedgerEntry.created_at >= since, LedgerEntry.created_at < until)
+        .group_by(Batch.channel_id)
+    )
+    if store_id is not None:
+        stmt = stmt.where(LedgerEntry.store_id == store_id)
+    return {channel: -int(amount) for channel, amount in session.execute(stmt)}
+
+
+def _rate_bp(part: int, whole: int) -> int | None:
+    """part / whole in basis points (1/100 of a percent), rounded half up; None when whole is 0."""
+    return (part * 10000 * 2 + whole) // (whole * 2) if whole else None
+
+
 def _channel_rows(session: Session, merchant_id: int, since: datetime, until: datetime,
-                  per_channel: dict[int | None, Activity]) -> list[dict[str, Any]]:
-    """Per channel: cards issued, their acquisition cost, top-ups and redemptions."""
+                  per_channel: dict[int | None, Activity], store_id: int | None) -> list[dict[str, Any]]:
+    """Per channel (source document 003: 看出哪个渠道效果最好): the cards issued in the period, how many
+    were activated and how many have been redeemed at least once since, the redemption rate, the
+    acquisition cost in all and per active card, and the money the channel brought."""
     channels = {c.id: c for c in session.scalars(select(Channel).where(Channel.merchant_id == merchant_id))}
-    issued = dict(session.execute(
-        select(Batch.channel_id, func.count(Card.id))
+    cohort = (
+        select(Batch.channel_id, func.count(Card.id), func.count(Card.activated_at))
         .select_from(Card).outerjoin(Batch, Batch.id == Card.batch_id)
         .where(Card.merchant_id == merchant_id, *_issued_between(since, until))
         .group_by(Batch.channel_id)
+    )
+    issued, activated = {}, {}
+    for channel_id, count, active in session.execute(cohort):
+        issued[channel_id], activated[channel_id] = int(count), int(active)
+    redeemed = dict(session.execute(
+        select(Batch.channel_id, func.count(func.distinct(Card.id)))
+        .select_from(Card).outerjoin(Batch, Batch.id == Card.batch_id)
+        .join(Redemption, (Redemption.card_id == Card.id) & (Redemption.status == RedemptionStatus.COMPLETED))
+        .where(Card.merchant_id == merchant_id, Card.created_at >= since, Card.created_at < until)
+        .group_by(Batch.channel_id)
     ).tuples().all())
+    sales = _card_sales_by_channel(session, merchant_id, since, until, store_id)
     result = []
-    for channel_id in sorted(set(issued) | set(per_channel), key=lambda c: (c is None, c or 0)):
+    for channel_id in sorted(set(issued) | set(per_channel) | set(sales), key=lambda c: (c is None, c or 0)):
         channel = channels.get(channel_id)
         cost = channel.cost_per_card_fen if channel else None
         activity = per_channel.get(channel_id, Activity())
+        cards, active, used = issued.get(channel_id, 0), activated.get(channel_id, 0), redeemed.get(channel_id, 0)
+        channel_cost = cards * (cost or 0)
         result.append({
             "channel_id": channel_id, "name": channel.name if channel else "未指定渠道",
-            "cards_issued": issued.get(channel_id, 0), "cost_per_card_fen": cost,
-            "channel_cost_fen": issued.get(channel_id, 0) * (cost or 0),
+            "kind": channel.kind if channel else None,
+            "cards_issued": cards, "cards_activated": active, "cards_redeemed": used,
+            "activation_rate_bp": _rate_bp(active, cards), "redemption_rate_bp": _rate_bp(used, cards),
+            "cost_per_card_fen": cost, "channel_cost_fen": channel_cost,
+            "cost_per_active_card_fen": (channel_cost * 2 + active) // (active * 2) if active and cost else None,
+            "card_sale_fen": sales.get(channel_id, 0),
             "top_up_fen": activity.top_up_fen, "redeemed_fen": activity.redeemed_fen,
+            "net_redeemed_fen": activity.net_redeemed_fen,
         })
     return result
 
@@ -222,7 +279,7 @@ def summary(
             {"store_id": sid, "store_name": store_names.get(sid, "线上（未指定门店）"), **activity.to_dict()}
             for sid, activity in sorted(per_store.items(), key=lambda item: (item[0] is None, item[0] or 0))
         ],
-        "by_channel": _channel_rows(session, merchant_id, since, until, per_channel),
+        "by_channel": _channel_rows(session, merchant_id, since, until, per_channel, store_id),
         "by_day": [{"date": day, **per_day[day].to_dict()} for day in _days(first, last)],
     }
 

@@ -159,22 +159,22 @@ function newIdempotencyKey() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-// Post ``body`` as JSON; the server answers a repeat of ``key`` with the first answer, never twice.
-// Rejects only when no answer arrived (then the same key may safely be sent again).
-async function postIdempotent(url, body, key) {
+// Post ``body`` as JSON (a read-only look-up, or with ``headers`` an idempotent post).
+async function postJson(url, body, headers = {}) {
   const response = await fetch(url, {
     method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json",
-      "X-CSRFToken": csrfToken(),
-      "Idempotency-Key": key,
-    },
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(), ...headers },
     body: JSON.stringify(body),
     credentials: "same-origin",
   });
   const answer = await response.json().catch(() => null);
   return { ok: response.ok, answer, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+}
+
+// Post ``body`` as JSON; the server answers a repeat of ``key`` with the first answer, never twice.
+// Rejects only when no answer arrived (then the same key may safely be sent again).
+async function postIdempotent(url, body, key) {
+  return postJson(url, body, { "Idempotency-Key": key });
 }
 
 function errorOf(answer) {
@@ -209,16 +209,39 @@ function isPrintedCardNo(text) {
   return total % 10 === 0;
 }
 
-// A scanner types into whatever has the focus, so the code input keeps it: Enter there submits;
+// A scanner types into whatever has the focus, so the code input keeps it. Enter with a new code
+// looks the card up (a preview that does not use the code up); Enter again — in the amount field,
+// or on the focused confirm button — redeems it. The amount may be typed before or after the scan.
 // Enter in another input goes back to the code input while it is still empty.
 function startCounter(form) {
   const code = form.elements.code;
+  const secret = form.elements.secret; // a printed card's secret, typed after its barcode is scanned
+  const amount = form.elements.amount_fen;
   const key = form.elements.idempotency_key;
-  const submit = form.querySelector('[type="submit"]');
+  const submit = form.querySelector("[data-confirm-redeem]");
+  const cancel = form.querySelector("[data-cancel-preview]");
   const errorBox = document.querySelector("[data-redeem-error]");
   const receipt = document.querySelector("[data-receipt]");
+  const panel = document.querySelector("[data-receipt-panel]");
   let busy = false;
+  let previewed = null; // {code, kind} of the card shown, or null
+  let confirmNext = false;
 
+  const reveal = () => {
+    const box = panel.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) panel.scrollIntoView({ block: "start", behavior: "instant" });
+  };
+  const showFieldsFor = (kind) => {
+    form.querySelectorAll("[data-for-kinds]").forEach((field) => {
+      field.hidden = Boolean(kind) && !field.dataset.forKinds.split(" ").includes(kind);
+    });
+  };
+  const forgetPreview = () => {
+    previewed = null;
+    submit.textContent = "查卡（回车）";
+    cancel.hidden = true;
+    showFieldsFor(null);
+  };
   const clearErrors = () => {
     errorBox.hidden = true;
     form.querySelectorAll("[data-error-for]").forEach((slot) => { slot.hidden = true; });
@@ -226,6 +249,7 @@ function startCounter(form) {
   const showError = (error) => {
     errorBox.textContent = error.message;
     errorBox.hidden = false;
+    reveal();
     const fields = (error.details && error.details.fields) || {};
     for (const [name, message] of Object.entries(fields)) {
       const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
@@ -237,19 +261,100 @@ function startCounter(form) {
     // A field to correct gets the focus; a dead code is cleared for the customer's refreshed one.
     const first = Object.keys(fields).map((name) => form.elements[name]).find((input) => input && input.type !== "hidden");
     if (first && first !== code) {
+      first.closest(".field").hidden = false;
       first.focus();
       first.select();
       return;
     }
-    if (error.code === "CODE_INVALID") code.value = "";
+    if (error.code === "CODE_INVALID" || error.code === "RATE_LIMITED") {
+      code.value = "";
+      forgetPreview();
+    }
     code.select();
     code.focus();
   };
+  const fieldsOf = () => {
+    const body = {};
+    for (const [name, value] of new FormData(form)) {
+      if (name !== "idempotency_key" && name !== "secret") body[name] = value.trim();
+    }
+    if (secret && secret.value.trim() && !body.code.includes(":")) body.code = `${body.code}:${secret.value.trim()}`;
+    return body;
+  };
+
+  const lookUp = async () => {
+    const body = fieldsOf();
+    const { ok, answer } = await postJson(form.dataset.previewUrl, { code: body.code, store_id: body.store_id });
+    if (!ok) {
+      receipt.replaceChildren();
+      showError(errorOf(answer));
+      return;
+    }
+    receipt.innerHTML = answer.html;
+    reveal();
+    const card = answer.card;
+    if (card.problem) {
+      forgetPreview();
+      code.select();
+      code.focus();
+      return;
+    }
+    previewed = { code: body.code, kind: card.kind };
+    submit.textContent = "确认核销（回车）";
+    cancel.hidden = false;
+    showFieldsFor(card.kind);
+    if (card.needs_amount && !amount.value.trim()) {
+      amount.focus();
+    } else if (card.kind === "count") {
+      form.elements.uses.focus();
+      form.elements.uses.select();
+    } else {
+      confirmNext = true; // the button is disabled until the look-up ends: focused then
+    }
+  };
+
+  const redeemNow = async () => {
+    const { ok, answer, replayed } = await postIdempotent(form.action, fieldsOf(), key.value);
+    if (ok) {
+      receipt.innerHTML = answer.html;
+      if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
+      key.value = newIdempotencyKey();
+      code.value = "";
+      if (secret) secret.value = "";
+      amount.value = "";
+      form.elements.uses.value = "1";
+      form.elements.redeem_points.value = "0";
+      forgetPreview();
+      reveal();
+      code.focus();
+      return;
+    }
+    const error = errorOf(answer);
+    if (error.code === "IDEMPOTENCY_CONFLICT") {
+      // The previous attempt got no answer and may have gone through: start a new one.
+      key.value = newIdempotencyKey();
+      error.message = "上一笔核销的结果未确认，请到「核销记录」查看；本笔请按回车重新提交。";
+    }
+    showError(error);
+  };
 
   document.addEventListener("click", (event) => {
-    if (!event.target.closest("input, select, textarea, button, a, label, video")) code.focus();
+    if (!event.target.closest("input, select, textarea, button, a, label, video, dialog")) code.focus();
   });
-  const secret = form.elements.secret;
+  const editedSincePreview = () => {
+    if (previewed && fieldsOf().code !== previewed.code) forgetPreview();
+  };
+  code.addEventListener("input", editedSincePreview);
+  if (secret) secret.addEventListener("input", editedSincePreview);
+  cancel.addEventListener("click", () => {
+    code.value = "";
+    forgetPreview();
+    receipt.innerHTML = '<p class="muted receipt-waiting">等待扫码…</p>';
+    code.focus();
+  });
+  receipt.addEventListener("click", (event) => {
+    if (event.target.closest("[data-print-receipt]")) window.print();
+  });
   form.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.target === code && secret && !secret.value.trim() && isPrintedCardNo(code.value.trim())) {
       event.preventDefault();  // a printed card's number: its secret comes next
@@ -270,38 +375,19 @@ function startCounter(form) {
     busy = true;
     submit.disabled = true;
     clearErrors();
-    const body = {};
-    for (const [name, value] of new FormData(form)) {
-      if (name !== "idempotency_key" && name !== "secret") body[name] = value.trim();
-    }
-    if (secret && secret.value.trim() && !body.code.includes(":")) body.code = `${body.code}:${secret.value.trim()}`;
     try {
-      const { ok, answer, replayed } = await postIdempotent(form.action, body, key.value);
-      if (ok) {
-        receipt.innerHTML = answer.html;
-        if (replayed) receipt.insertAdjacentHTML("beforeend", '<p class="receipt-replayed">重复提交：这是同一笔核销的小票，没有重复扣款。</p>');
-        key.value = newIdempotencyKey();
-        code.value = "";
-        if (secret) secret.value = "";
-        form.elements.amount_fen.value = "";
-        form.elements.uses.value = "1";
-        form.elements.redeem_points.value = "0";
-        code.focus();
+      if (previewed && previewed.code === fieldsOf().code) {
+        await redeemNow();
       } else {
-        const error = errorOf(answer);
-        if (error.code === "IDEMPOTENCY_CONFLICT") {
-          // The previous attempt got no answer and may have gone through: start a new one.
-          key.value = newIdempotencyKey();
-          error.message = "上一笔核销的结果未确认，请到「核销记录」查看；本笔请按回车重新提交。";
-        }
-        receipt.replaceChildren();
-        showError(error);
+        await lookUp();
       }
     } catch (failure) {
       showError({ message: "网络异常，未确认是否核销成功。请按回车重试，不会重复扣款。", details: {} });
     } finally {
       busy = false;
       submit.disabled = false;
+      if (confirmNext) submit.focus();
+      confirmNext = false;
     }
   });
   startCamera(form);
@@ -424,24 +510,49 @@ function startCardCounter(form) {
 
 // --- reversal of a redemption -------------------------------------------------------------------
 
+// Each 冲正 button opens the page's <dialog>, which asks the reason (required, kept in the audit log).
 function startReversals() {
-  document.querySelectorAll("[data-reverse-url]").forEach((button) => {
-    button.addEventListener("click", async () => {
-      const reason = window.prompt("冲正原因（必填，记入审计日志）：");
-      if (reason === null) return;
-      button.disabled = true;
-      try {
-        const { ok, answer } = await postIdempotent(button.dataset.reverseUrl, { reason }, button.dataset.idempotencyKey);
-        if (ok) {
-          window.location.reload();
-          return;
-        }
-        showPageError(errorOf(answer).message);
-      } catch (failure) {
-        showPageError("网络异常，请刷新页面确认是否已冲正。");
-      }
-      button.disabled = false;
+  const dialog = document.getElementById("reverse-dialog");
+  if (!dialog) return;
+  const form = dialog.querySelector("form");
+  const reason = form.elements.reason;
+  const problem = dialog.querySelector("[data-error-for=reason]");
+  const confirm = dialog.querySelector("[data-confirm-reversal]");
+  let button = null;
+  document.querySelectorAll("[data-reverse-url]").forEach((each) => {
+    each.addEventListener("click", () => {
+      button = each;
+      dialog.querySelector("[data-reversal-summary]").textContent = each.dataset.summary || "";
+      reason.value = "";
+      problem.hidden = true;
+      dialog.showModal();
+      reason.focus();
     });
+  });
+  dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) {
+      problem.textContent = "请填写冲正原因";
+      problem.hidden = false;
+      reason.focus();
+      return;
+    }
+    confirm.disabled = true;
+    try {
+      const { ok, answer } = await postIdempotent(button.dataset.reverseUrl, { reason: reason.value.trim() },
+        button.dataset.idempotencyKey);
+      if (ok) {
+        window.location.reload();
+        return;
+      }
+      problem.textContent = errorOf(answer).message;
+      problem.hidden = false;
+    } catch (failure) {
+      problem.textContent = "网络异常，请刷新页面确认是否已冲正。";
+      problem.hidden = false;
+    }
+    confirm.disabled = false;
   });
 }
 
@@ -474,7 +585,164 @@ function startWizard(form) {
   if (form.dataset.validateUrl) liveValidation(form);
 }
 
+// The error summary names each field by its label and takes the cashier or manager to it.
+function startErrorSummary() {
+  const summary = document.querySelector("[data-error-summary]");
+  if (!summary) return;
+  summary.querySelectorAll("a[data-field]").forEach((link) => {
+    const name = link.dataset.field;
+    const input = document.querySelector(`[name="${CSS.escape(name)}"]`)
+      || document.querySelector(`[name="${CSS.escape(name.replace(/\[\d+\]$/, ""))}"]`);
+    if (!input) return;
+    const label = input.labels && input.labels[0];
+    if (label) {
+      const title = document.createElement("strong");
+      title.textContent = `${label.textContent.replace(/[（(].*$/, "").trim()}：`;
+      link.prepend(title);
+    }
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      input.scrollIntoView({ block: "center" });
+      input.focus();
+    });
+  });
+  summary.focus();
+}
+
+// --- GB/T 2260 region pickers -------------------------------------------------------------------
+
+let regionTree = null;
+
+async function loadRegions(url) {
+  if (!regionTree) {
+    regionTree = fetch(url, { credentials: "same-origin" }).then((response) => response.json());
+  }
+  return regionTree;
+}
+
+// Names of the data's codes, for the hint beside the input (unknown districts: the city's name + code).
+function regionIndex(tree) {
+  const names = new Map();
+  for (const province of tree.provinces) {
+    names.set(province.code, { name: province.name, province });
+    for (const city of province.cities) {
+      names.set(city.code, { name: city.name, province, city });
+      for (const district of city.districts) names.set(district.code, { name: district.name, province, city, district });
+    }
+  }
+  return names;
+}
+
+// The same reading as server/regions region_name, for the code being typed.
+function regionFullName(names, code) {
+  if (!/^\d{6}$/.test(code)) return "";
+  const provinceCode = `${code.slice(0, 2)}0000`;
+  const cityCode = `${code.slice(0, 4)}00`;
+  const province = names.get(provinceCode);
+  if (!province) return code;
+  let text = province.name;
+  if (cityCode !== provinceCode) {
+    const city = names.get(cityCode);
+    if (city && city.name !== "市辖区") text += city.name;
+    if (code !== cityCode) {
+      const district = names.get(code);
+      if (!district) return `${text}（${code}）`;
+      text += district.name;
+    } else if (!city) {
+      return `${text}（${code}）`;
+    }
+  }
+  return text;
+}
+
+async function startRegionPicker(picker) {
+  const input = picker.querySelector("input");
+  const hint = picker.querySelector("[data-region-name]");
+  const selects = picker.querySelector("[data-region-selects]");
+  const [provinceList, cityList, districtList] = ["province", "city", "district"].map(
+    (level) => selects.querySelector(`[data-level="${level}"]`));
+  const append = picker.hasAttribute("data-append");
+  let tree;
+  try {
+    tree = await loadRegions(picker.dataset.regionsUrl);
+  } catch (failure) {
+    return; // the code input alone still works
+  }
+  const names = regionIndex(tree);
+  const fill = (list, items, prompt) => {
+    list.replaceChildren(new Option(prompt, ""), ...items.map((item) => new Option(item.name, item.code)));
+    list.disabled = items.length === 0;
+  };
+  const provinceOf = () => tree.provinces.find((p) => p.code === provinceList.value);
+  const cityOf = () => (provinceOf() || { cities: [] }).cities.find((c) => c.code === cityList.value);
+  const chosen = () => districtList.value || cityList.value || provinceList.value;
+  const codesTyped = () => input.value.split(/[,，\s]+/).filter(Boolean);
+  const describe = () => {
+    const codes = append ? codesTyped() : [input.value.trim()];
+    hint.textContent = codes.map((code) => regionFullName(names, code)).filter(Boolean).join("、");
+  };
+  const showCode = (code) => {
+    const entry = names.get(code) || names.get(`${code.slice(0, 4)}00`) || names.get(`${code.slice(0, 2)}0000`);
+    provinceList.value = entry ? entry.province.code : "";
+    fill(cityList, (provinceOf() || { cities: [] }).cities, "选择城市");
+    cityList.value = entry && entry.city ? entry.city.code : "";
+    fill(districtList, (cityOf() || { districts: [] }).districts, "选择区县");
+    districtList.value = entry && entry.district ? entry.district.code : "";
+  };
+  fill(provinceList, tree.provinces, "选择省份");
+  provinceList.addEventListener("change", () => {
+    fill(cityList, (provinceOf() || { cities: [] }).cities, "选择城市");
+    fill(districtList, [], "选择区县");
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  cityList.addEventListener("change", () => {
+    fill(districtList, (cityOf() || { districts: [] }).districts, "选择区县");
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  districtList.addEventListener("change", () => {
+    if (!append) { input.value = chosen(); describe(); }
+  });
+  const add = picker.querySelector("[data-region-add]");
+  if (add) {
+    add.addEventListener("click", () => {
+      const code = chosen();
+      if (!code) return;
+      const codes = codesTyped();
+      if (!codes.includes(code)) codes.push(code);
+      input.value = codes.join(",");
+      describe();
+    });
+  }
+  input.addEventListener("input", () => {
+    describe();
+    if (!append && /^\d{6}$/.test(input.value.trim())) showCode(input.value.trim());
+  });
+  if (!append && input.value.trim()) {
+    showCode(input.value.trim());
+  } else {
+    fill(cityList, [], "选择城市");
+    fill(districtList, [], "选择区县");
+  }
+  selects.hidden = false;
+  describe();
+}
+
+// On a narrow screen the sidebar folds away behind the header's 菜单 button.
+function startMenuToggle() {
+  const toggle = document.querySelector("[data-menu-toggle]");
+  const nav = document.getElementById("main-nav");
+  if (!toggle || !nav) return;
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const open = document.body.classList.toggle("nav-open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  startMenuToggle();
+  startErrorSummary();
+  document.querySelectorAll("[data-region-picker]").forEach(startRegionPicker);
   const wizard = document.getElementById("product-form");
   if (wizard) startWizard(wizard);
   const counter = document.getElementById("redeem-form");
@@ -485,6 +753,18 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+  // A post that moves value is sent once: a double click does not exchange twice.
+  document.querySelectorAll("form[data-submit-once]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
+      if (form.dataset.sent) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.sent = "1";
+      setTimeout(() => form.querySelectorAll('[type="submit"]').forEach((button) => { button.disabled = true; }), 0);
     });
   });
 });

@@ -142,35 +142,46 @@ def test_a_cashier_redeems_by_typing_a_code_and_enter_and_the_figures_change(liv
     cashier.keyboard.press("Enter")  # the code is still empty: Enter goes back to it
     expect(code_input).to_be_focused()
     cashier.keyboard.type(_card_with_code(live_server, principal_fen=50000).numeric_code)
-    cashier.keyboard.press("Enter")
+    cashier.keyboard.press("Enter")  # the scan shows the card first; nothing is deducted yet
+    preview = cashier.locator("[data-card-preview]")
+    expect(preview.locator("[data-preview-balance]")).to_have_text("¥500.00")
+    expect(cashier.get_by_role("button", name="确认核销（回车）")).to_be_focused()
+    screenshot(cashier, "03-card-preview")
+    cashier.keyboard.press("Enter")  # amount typed before the scan: the next Enter confirms
     receipt = cashier.locator(".receipt")
     expect(receipt.locator("[data-receipt-headline]")).to_have_text("卡内扣款 ¥88.50")
     expect(receipt.locator("[data-receipt-balance]")).to_have_text("¥411.50")
     expect(cashier.locator("[data-redeem-error]")).to_be_hidden()
     expect(code_input).to_have_value("")
     expect(code_input).to_be_focused()
-    screenshot(cashier, "03-receipt")
+    screenshot(cashier, "04-receipt")
     redemption_id = receipt.get_attribute("data-redemption-id")
 
     owner.goto("/console/")
     expect(owner.locator("[data-figure=today-redeemed]")).to_have_text(money(today_before + 8850))
     expect(owner.locator("svg.chart")).to_be_visible()
-    screenshot(owner, "04-dashboard-after")
+    screenshot(owner, "05-dashboard-after")
     owner.get_by_role("link", name="查看报表").click()
     expect(owner.locator("[data-figure=redeemed]")).to_have_text(money(report_before + 8850))
     expect(owner.locator('table[data-section="by_store"]')).to_contain_text("人民广场店")
-    screenshot(owner, "05-report-after")
+    screenshot(owner, "06-report-after")
 
     owner.get_by_role("navigation", name="主菜单").get_by_role("link", name="核销记录").click()
     row = owner.locator(f'tr[data-redemption-id="{redemption_id}"]')
     expect(row).to_contain_text("¥88.50")
-    owner.once("dialog", lambda dialog: dialog.accept("顾客要求撤销"))
     row.get_by_role("button", name="冲正").click()
+    dialog = owner.get_by_role("dialog", name="冲正核销")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="确认冲正").click()  # no reason: the dialog asks for one
+    expect(dialog.locator("[data-error-for=reason]")).to_have_text("请填写冲正原因")
+    dialog.get_by_label("冲正原因（必填，记入审计日志）").fill("顾客要求撤销")
+    screenshot(owner, "07-reversal-dialog")
+    dialog.get_by_role("button", name="确认冲正").click()
     expect(owner.get_by_role("status")).to_have_text("已冲正，核销的金额、次数和积分已退回卡内")
     row = owner.locator(f'tr[data-redemption-id="{redemption_id}"]')
     expect(row.locator(".badge")).to_have_text("已冲正")
     expect(row).to_contain_text("顾客要求撤销")
-    screenshot(owner, "06-reversed")
+    screenshot(owner, "08-reversed")
 
 
 #: Linux Chromium has no BarcodeDetector (ChromeOS, Android and macOS do): the page gets this stand-in,
@@ -216,6 +227,9 @@ def test_a_cashier_redeems_a_qr_code_read_through_the_camera(live_server, new_pa
 
     cashier.evaluate("payload => { window.qrInFrontOfCamera = payload; }",
                      _card_with_code(live_server, principal_fen=10000).qr_payload)
+    expect(cashier.locator("[data-preview-balance]")).to_have_text("¥100.00")
+    expect(cashier.get_by_role("button", name="确认核销（回车）")).to_be_focused()
+    cashier.keyboard.press("Enter")
     receipt = cashier.locator(".receipt")
     expect(receipt.locator("[data-receipt-headline]")).to_have_text("卡内扣款 ¥12.30")
     expect(receipt.locator("[data-receipt-balance]")).to_have_text("¥87.70")

@@ -63,6 +63,9 @@ def test_a_cashier_sells_a_printed_card_and_redeems_it_with_scanner_and_secret(l
     cashier.keyboard.press("Enter")
     expect(cashier.get_by_label("卡密（实体卡）")).to_be_focused()
     cashier.keyboard.type(secret)
+    cashier.keyboard.press("Enter")  # number and secret show the card first; nothing is deducted yet
+    expect(cashier.locator("[data-card-preview]").locator("[data-preview-balance]")).to_have_text("¥100.00")
+    expect(cashier.get_by_role("button", name="确认核销（回车）")).to_be_focused()
     cashier.keyboard.press("Enter")
     receipt = cashier.locator(".receipt")
     expect(receipt.locator("[data-receipt-headline]")).to_have_text("卡内扣款 ¥12.50")

@@ -46,5 +46,27 @@ def test_demo_loads_twice_without_duplicates(app):
     second = runner.invoke(args=["demo"])
     assert first.exit_code == second.exit_code == 0, first.output
     assert "demo_cashier" in first.output
+    # the logins come last, so make run shows them where a person looks
+    tail = first.output.strip().splitlines()[-7:]
+    assert tail[0] == "Demo logins:" and "demo_cashier / kabao-demo-123" in tail[-1]
     with app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM merchants")) == 1
+
+
+def test_the_demo_logins_wait_for_the_server_and_print_last(app):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = app.test_cli_runner().invoke(args=["demo", "--logins-when-up",
+                                                    f"http://127.0.0.1:{server.server_port}/"])
+    finally:
+        server.shutdown()
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 0 and lines[0] == "Demo logins:" and len(lines) == 7
+    assert f"http://127.0.0.1:{server.server_port}/console/login" in lines[-1]
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM merchants")) == 0  # nothing loaded

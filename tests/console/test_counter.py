@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from server.cards.models import Card
 from server.db import db
 from server.redemption.models import Redemption
+from tests import factories
 from tests.console.helpers import csrf_token
 
 #: The counter's stored-value product takes 90% of the bill (tests/counter.py).
@@ -160,3 +161,86 @@ def test_reversal_is_idempotent_and_needs_a_reason(app, staff_client, counter):
 
     listed = manager.get("/console/redemptions").get_data(as_text=True)
     assert "已冲正" in listed and "顾客误刷" in listed and "data-reverse-url" not in listed
+
+
+def _preview(client, counter, code: str, **fields):
+    body = {"code": code, "store_id": str(counter.shop.store_id), **fields}
+    return client.post("/console/redeem/preview", json=body,
+                       headers={"X-CSRFToken": csrf_token(client), "Accept": "application/json"})
+
+
+def test_a_preview_shows_the_card_and_leaves_the_code_usable(app, staff_client, counter):
+    card_id = counter.card(principal_fen=30000, bonus_fen=5000)
+    code = counter.code(card_id)["numeric"]
+    cashier = staff_client("cashier")
+    for _ in range(2):  # looking twice changes nothing
+        response = _preview(cashier, counter, code)
+        assert response.status_code == 200, response.get_json()
+        card = response.get_json()["card"]
+        assert (card["kind"], card["balance_fen"], card["principal_fen"], card["bonus_fen"]) == (
+            "stored_value", 35000, 30000, 5000)
+        assert card["holder_masked"] == "o_h***nid" and card["problem"] is None and card["needs_amount"]
+        assert card["card_no_masked"].count("*") == 8 and card["discount_percent"] == 90
+    html = response.get_json()["html"]
+    assert "¥350.00" in html and "微信用户 o_h***nid" in html and "储值卡" in html
+    assert _redemptions(app) == 0 and _balance(app, card_id) == 35000
+    # the code still pays, once
+    assert _redeem(cashier, counter, code, amount_fen="10").status_code == 200
+    assert _preview(cashier, counter, code).get_json()["error"]["code"] == "CODE_INVALID"
+
+
+def test_a_preview_says_why_a_card_would_be_refused(app, staff_client, counter):
+    card_id = counter.card("count", uses=3)
+    with app.app_context():
+        db.session.get(Card, card_id).status = "frozen"
+        db.session.commit()
+    answer = _preview(staff_client("cashier"), counter, counter.code(card_id)["qr"]).get_json()
+    assert answer["card"]["problem"]["code"] == "CARD_NOT_ACTIVE" and answer["card"]["remaining_uses"] == 3
+    assert not answer["card"]["needs_amount"] and "data-preview-problem" in answer["html"]
+
+
+def test_a_preview_of_a_wrong_code_or_another_store_is_refused_like_a_redemption(staff_client, counter):
+    cashier = staff_client("cashier")
+    unknown = _preview(cashier, counter, "KB1:expired-or-unknown")
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["message"] == "会员码无效或已过期，请顾客刷新会员码后重新扫码"
+    code = counter.code(counter.card(principal_fen=100))["qr"]
+    assert _preview(cashier, counter, code, store_id=str(counter.shop.other_store_id)).status_code == 403
+    assert _preview(cashier, counter, "").get_json()["error"]["details"]["fields"]["code"]
+
+
+def test_a_preview_of_another_merchants_card_is_an_invalid_code(app, staff_client, counter):
+    with app.app_context():
+        other = factories.merchant(db.session)
+        card = factories.card(db.session, factories.product(db.session, other))
+        db.session.commit()
+        card_id = card.id
+    answer = _preview(staff_client("cashier"), counter, counter.code(card_id)["qr"])
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "CODE_INVALID"
+
+
+def test_cashiers_land_on_the_counter_after_signing_in(app, shop):
+    from server.auth import hash_password
+    from server.merchants.models import Staff
+    with app.app_context():
+        for staff_id in shop.staff_ids.values():
+            db.session.get(Staff, staff_id).password_hash = hash_password("pass-word-1")
+        db.session.commit()
+        names = {role: db.session.get(Staff, staff_id).username for role, staff_id in shop.staff_ids.items()}
+    for role, landing in (("cashier", "/console/redeem"), ("owner", "/console/")):
+        client = app.test_client()
+        client.get("/console/login")
+        response = client.post("/console/login", data={
+            "username": names[role], "password": "pass-word-1", "csrf_token": csrf_token(client)})
+        assert response.status_code == 303 and response.headers["Location"] == landing, role
+        assert client.get("/console/login").headers["Location"] == landing
+
+
+def test_the_list_shows_the_balance_after_each_redemption_not_todays(staff_client, counter):
+    card_id = counter.card(principal_fen=10000)
+    cashier = staff_client("cashier")
+    ids = [_redeem(cashier, counter, counter.code(card_id)["qr"], amount_fen=amount).get_json()["receipt"]
+           ["redemption_id"] for amount in ("10", "20", "30")]  # 9.00, 18.00, 27.00 at 90%
+    page = staff_client("owner").get("/console/redemptions").get_data(as_text=True)
+    after = dict(re.findall(r'<tr data-redemption-id="(\d+)">.*?data-balance-after>([^<]+)</td>', page, re.S))
+    assert [after[str(i)] for i in ids] == ["¥91.00", "¥73.00", "¥46.00"]

@@ -95,11 +95,25 @@ def test_refused_batches_show_each_field_message(app, staff_client, make_product
         product_id, channel_id, name="", price_fen="12.345", quantity="abc", region_codes="310101, 12"))
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
-    beside = r'name="(\w+)"[^>]*>(?:\s*<p class="hint">[^<]*</p>)?<p class="field-error" role="alert">([^<]+)'
+    beside = (r'name="(\w+)"[^>]*>(?:\s*<p class="hint">[^<]*</p>)?<p class="field-error" id="error-[^"]+" '
+              r'role="alert">([^<]+)')
     messages = dict(re.findall(beside, html))
     assert messages["name"] == "必填" and messages["price_fen"] == "请输入金额（元），最多两位小数"
-    assert messages["quantity"] == "必须是整数" and messages["region_codes"] == "应为 6 位 GB/T 2260 行政区划代码"
+    assert messages["quantity"] == "必须是整数"
+    assert 'id="error-region_codes[1]" role="alert">应为 6 位 GB/T 2260 行政区划代码' in html
     assert 'value="310101, 12"' in html and _batches(app) == []
+    # every problem at once, in a summary linking to each message
+    summary = re.search(r'<div class="alert alert-error error-summary".*?</div>', html, re.S)[0]
+    assert "请修改以下 4 处后重新提交" in summary and "请求参数有误" not in html
+    for field in ("name", "price_fen", "quantity", "region_codes[1]"):
+        assert f'href="#error-{field}"' in summary and f'id="error-{field}"' in html
+
+    mixed = post_form(owner, "/console/batches", _batch_form(
+        product_id, channel_id, issue_method="claim", price_fen="5", quantity="0", sale_end="2001-01-01T10:00"))
+    mixed_messages = dict(re.findall(beside, mixed.get_data(as_text=True)))
+    assert mixed_messages["price_fen"] == "免费领取批次的价格应为 0"
+    assert mixed_messages["sale_end"] == "发行结束时间已过"
+    assert "quantity" in mixed_messages
 
     too_dear = post_form(owner, "/console/batches", _batch_form(product_id, channel_id, price_fen="100.01"))
     assert too_dear.status_code == 400 and "储值卡的售价不能高于面值" in alerts(too_dear)

@@ -219,15 +219,15 @@ def test_the_audit_log_is_the_merchants_own_newest_first_and_paginated(app, staf
         db.session.add(AuditEntry(action="store.create", actor_type="staff", actor_id=0, merchant_id=other.id))
         for number in range(55):
             db.session.add(AuditEntry(action="store.create", actor_type="staff", actor_id=shop.staff_ids["owner"],
-                                      merchant_id=shop.merchant_id, target_type="store", target_id=number))
+                                      merchant_id=shop.merchant_id, target_type="channel", target_id=number))
         db.session.commit()
     finance = staff_client("finance")
     first = finance.get("/console/audit").get_data(as_text=True)
-    targets = [int(n) for n in re.findall(r"store #(\d+)", first)]
+    targets = [int(n) for n in re.findall(r"渠道 #(\d+)", first)]
     assert targets == list(range(54, 4, -1))  # newest first, 50 a page
     next_page = re.search(r'href="(/console/audit\?cursor=[^"]+)"', first)[1]
     rest = finance.get(next_page.replace("&amp;", "&")).get_data(as_text=True)
-    assert [int(n) for n in re.findall(r"store #(\d+)", rest)] == [4, 3, 2, 1, 0]
+    assert [int(n) for n in re.findall(r"渠道 #(\d+)", rest)] == [4, 3, 2, 1, 0]
 
 
 def test_the_platform_audit_log_shows_every_merchant(app, admin_client, shop):

@@ -54,7 +54,9 @@ def test_the_report_page_filters_by_store_and_dates(staff_client, counter):
 
     everything = owner.get("/console/reports").get_data(as_text=True)
     assert _figure(everything, "redeemed") == "¥130.00" and "<svg" in everything
-    assert re.search(r"<td>一号店</td><td>¥0.00</td><td>¥0.00</td>\s*<td>¥90.00</td>", everything)
+    assert re.search(r"<td>一号店</td><td>¥0.00</td><td>¥0.00</td><td>¥0.00</td>\s*<td>¥90.00</td><td>¥0.00</td>"
+                     r"<td>¥90.00</td>", everything)
+    assert _figure(everything, "card-sale") == "¥300.00" and _figure(everything, "net-redeemed") == "¥130.00"
     one_store = owner.get(f"/console/reports?store_id={counter.shop.other_store_id}&from=&to=").get_data(as_text=True)
     assert _figure(one_store, "redeemed") == "¥40.00" and "二号店" in one_store
     assert _figure(owner.get("/console/reports?from=2001-01-01&to=2001-01-31").get_data(as_text=True),
@@ -94,10 +96,10 @@ def test_downloads_are_the_apis_csv_and_xlsx(staff_client, counter):
     csv = finance.get(csv_link.replace("&amp;", "&"))
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     text = csv.get_data(as_text=True)
-    assert text.startswith("\ufeffstore_id,store_name,") and ",一号店," in text and ",9000," in text
+    assert text.startswith("\ufeff门店,售卡收入（元）,") and "\r\n一号店,0.00,0.00,0.00,90.00," in text
 
     xlsx_link = next(link for link in links if "section=by_day" in link and "format=xlsx" in link)
     xlsx = finance.get(xlsx_link.replace("&amp;", "&"))
     assert xlsx.status_code == 200 and "attachment" in xlsx.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
-    assert rows[0][0] == "date" and len(rows) == 31
+    assert rows[0][0] == "日期" and len(rows) == 31 and rows[-1][4] == 90

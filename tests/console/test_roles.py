@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/card-counter/replace"): (Action.REPLACE_CARDS,),
     ("GET", "/console/redeem"): (Action.REDEEM,),
     ("POST", "/console/redeem"): (Action.REDEEM,),
+    ("POST", "/console/redeem/preview"): (Action.REDEEM,),
     ("GET", "/console/redemptions"): (Action.VIEW_REDEMPTIONS,),
     ("POST", "/console/redemptions/1/reverse"): (Action.REVERSE,),
     ("GET", "/console/reports"): (Action.VIEW_REPORTS,),
@@ -58,10 +59,18 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/webhooks/1/delete"): (Action.MANAGE_WEBHOOKS,),
     ("GET", "/console/webhooks/1"): (Action.MANAGE_WEBHOOKS,),
     ("POST", "/console/webhooks/1/deliveries/1/redeliver"): (Action.MANAGE_WEBHOOKS,),
+    ("GET", "/console/cards"): (Action.VIEW_CARDS,),
+    ("GET", "/console/cards/6200000000000001"): (Action.VIEW_CARDS,),
+    ("POST", "/console/cards/6200000000000001/freeze"): (Action.MANAGE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/unfreeze"): (Action.MANAGE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/reactivate"): (Action.REACTIVATE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/exchange"): (Action.REDEEM,),
+    ("GET", "/console/rewards"): (Action.VIEW_PRODUCTS,),
+    ("POST", "/console/rewards"): (Action.MANAGE_PRODUCTS,),
 }
 #: Menu entry → the page it opens.
 MENU = {"概览": "/console/", "收银核销": "/console/redeem", "实体卡": "/console/card-counter",
-        "核销记录": "/console/redemptions",
+        "核销记录": "/console/redemptions", "会员": "/console/cards", "积分兑换": "/console/rewards",
         "报表": "/console/reports", "模板库": "/console/templates", "卡种": "/console/products",
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit",
@@ -77,7 +86,8 @@ def test_the_table_covers_every_guarded_console_route(app):
     guarded = {
         (method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("console.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
-        if rule.endpoint not in ("console.login", "console.login_submit", "console.logout")
+        if rule.endpoint not in ("console.login", "console.login_submit", "console.logout", "console.regions_data",
+                                  "console.signup", "console.signup_submit")
     }
     adapter = app.url_map.bind("localhost")
     listed = set()

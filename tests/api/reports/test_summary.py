@@ -93,11 +93,17 @@ def test_exports_stream_csv_and_xlsx(client, counter):
     headers = counter.shop.headers("owner")
     csv_response = client.get("/api/v1/merchant/reports/export?section=by_store&format=csv", headers=headers)
     text = csv_response.get_data(as_text=True)
-    assert csv_response.content_type.startswith("text/csv") and text.startswith("\ufeffstore_id,store_name")
-    assert "一号店" in text
+    assert csv_response.content_type.startswith("text/csv") and text.startswith("\ufeff门店,售卡收入（元）")
+    # yuan with two places, Chinese headers; the JSON API keeps fen
+    assert "一号店,0.00,0.00,0.00,9.00,9.00,0.00,0.00,9.00,0.00" in text and "线上（未指定门店）,50.00" in text
     xlsx = client.get("/api/v1/merchant/reports/export?section=by_day&format=xlsx", headers=headers)
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
-    assert sheet.cell(1, 1).value == "date" and sheet.max_row == 31  # header + 30 default days
+    assert sheet.cell(1, 1).value == "日期" and sheet.max_row == 31  # header + 30 default days
+    assert sheet.cell(1, 5).value == "核销金额（元）" and sheet.cell(31, 5).value == 9
+    assert sheet.cell(31, 5).number_format == "#,##0.00"
+    channels = client.get("/api/v1/merchant/reports/export?section=by_channel&format=csv", headers=headers)
+    assert channels.get_data(as_text=True).startswith(
+        "\ufeff渠道,发卡数（张）,激活数（张）,已核销卡数（张）,激活率,核销率")
 
 
 def test_closed_days_are_rolled_up_once_and_match_the_live_ledger(client, counter, app):

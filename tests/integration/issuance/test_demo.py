@@ -50,3 +50,19 @@ def test_loading_twice_creates_nothing_new_and_shows_codes_once(session):
         assert session.scalar(select(func.count()).select_from(model)) == count
     assert session.scalar(select(func.count()).select_from(AuditEntry)
                           .where(AuditEntry.action == "codes.generate")) == 1
+
+
+def test_the_demo_is_consistent_a_cafes_cards_and_no_sales_from_a_batch_awaiting_approval(app, session):
+    from server.extensions import get_redis
+    from server.wechat.adapters import get_payment_gateway
+
+    load_demo(session, current_app.config, get_redis(), get_payment_gateway())
+    for batch in session.scalars(select(Batch)):
+        if batch.status == "pending_approval":
+            assert batch.issued_count == 0, batch.name  # never 待审批 and 已售出 at once
+    merchant = session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
+    assert merchant.industry == "cafe"
+    for product in session.scalars(select(CardProduct)):
+        for word in ("烘焙", "面包", "蛋糕", "洗剪吹", "美发", "理发"):
+            assert word not in (product.terms or "") and word not in product.name, (product.name, word)
+        assert product.validation["errors"] == []

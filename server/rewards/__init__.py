@@ -1,0 +1,1 @@
+"""Points exchange (积分兑换): a merchant's rewards catalogue and exchanges booked in the ledger."""
