@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.cards.face_links import face_links
 from server.cards.serializers import serialize_card
@@ -30,6 +31,7 @@ REVEALS_PER_HOUR = 10
 
 
 @blueprint.route("/bind", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.WalletCardSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 @blueprint.arguments(BindCodeSchema)
 def bind(body):
@@ -53,6 +55,7 @@ def bind(body):
 
 
 @blueprint.route("/<int:card_id>/reveal", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.RevealedSecretSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def reveal(card_id: int):
     """The owner's card number and secret (another consumer's card is 404); throttled and audited."""

@@ -92,6 +92,12 @@ ERROR_DESCRIPTIONS = {
 RETRY_AFTER = {"Retry-After": {"description": "多少秒后可重试", "schema": {"type": "integer", "minimum": 0}}}
 
 
+#: Bodies that are files: CSV text, and binary (PNG, XLSX, PDF).
+CSV = {"type": "string", "description": "CSV，首行为表头"}
+BINARY = {"type": "string", "format": "binary"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def error_response_name(status: int | str) -> str:
     return f"Error{status}"
 
