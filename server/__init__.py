@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_jobs(app)  # background jobs: RQ on REDIS_URL, or a thread of this process
     api = flask_smorest.Api(app)
     app.extensions["kabao_api"] = api
+    from server.openapi import init_document
+
+    init_document(api)  # security schemes, the error envelope, JSON-Schema-valid patterns
 
     from server.api.docs import blueprint as docs_blueprint
     from server.api.faces import blueprint as faces_blueprint

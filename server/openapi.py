@@ -143,6 +143,22 @@ def default_errors(method: str, authenticated: bool) -> tuple[int, ...]:
     return tuple(sorted(statuses))
 
 
+def ecma_pattern(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: a Python regex's ``\\A`` / ``\\Z`` (whole-string anchors, which Python's
+    ``^`` / ``$`` are not) become ECMA-262's ``^`` / ``$`` (which are), so the document's patterns are valid
+    JSON Schema and mean what the server checks."""
+    pattern = ret.get("pattern")
+    if not isinstance(pattern, str):
+        return {}
+    return {"pattern": pattern.replace("\\A", "^").replace("\\Z", "$")}
+
+
+def init_document(api: Any) -> None:
+    """Prepare a flask-smorest Api's document; call before any blueprint is registered."""
+    api.ma_plugin.converter.add_attribute_function(ecma_pattern)
+    register_components(api.spec)
+
+
 def register_components(spec: APISpec) -> None:
     """Security schemes and the shared error responses, once per document."""
     components = spec.components

@@ -205,6 +205,7 @@ class TransactionPageSchema(DocSchema):
 class ReportSchema(DocSchema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
+    store_id = fields.Integer(allow_none=True, metadata={"description": "查询的门店；全部门店为 null"})
     cards_issued = fields.Integer()
     top_up_fen = fields.Integer()
     bonus_issued_fen = fields.Integer()
