@@ -89,9 +89,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.api.faces import blueprint as faces_blueprint
     from server.api.health import blueprint as health_blueprint
 
-    app.register_blueprint(health_blueprint)
     app.register_blueprint(faces_blueprint)
     app.register_blueprint(docs_blueprint)  # Swagger UI at /api/v1/docs (assets served here) and the guide
+    api.register_blueprint(health_blueprint)  # GET /healthz, documented (no auth)
     for blueprint in _api_blueprints():
         api.register_blueprint(blueprint)
 

@@ -32,9 +32,11 @@ NO_AUTH = {
     ("post", "/api/v1/merchant/register"), ("post", "/api/v1/merchant/login"), ("post", "/api/v1/platform/login"),
     ("post", "/api/v1/mp/login"), ("get", "/api/v1/templates"), ("get", "/api/v1/mp/qr/{token}.png"),
     ("post", "/api/v1/wechat/pay/notify"), ("post", "/api/v1/wechat/pay/v3/notify"),
-    ("post", "/api/v1/wechat/refund/notify"), ("post", "/api/v1/wechat/refund/v3/notify"),
+    ("post", "/api/v1/wechat/refund/notify"), ("post", "/api/v1/wechat/refund/v3/notify"), ("get", "/healthz"),
 }
-_CALLBACKS = "/api/v1/wechat/"
+#: Answer in their own protocol, never the envelope: WeChat's callbacks, and the health check (its 503 names
+#: what is down).
+_OWN_PROTOCOL = ("/api/v1/wechat/", "/healthz", "/api/v1/ping")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +139,7 @@ def test_security_is_set_per_operation(app, spec):
 def test_errors_are_the_envelope_wherever_they_can_occur(spec):
     for method, path, operation in _operations(spec):
         responses = operation["responses"]
-        if path.startswith(_CALLBACKS):  # WeChat's protocol, never the envelope
+        if path.startswith(_OWN_PROTOCOL):
             assert not any(status in responses for status in ("401", "403", "default")), path
             continue
         expected = {"400", "404", "422", "429"} | ({"409"} if method != "get" else set())
@@ -265,3 +267,61 @@ def test_errors_conform_to_the_document(client, spec, shop, counter):
     wrong_kind = client.get("/api/v1/mp/cards", headers=shop.headers())
     assert wrong_kind.status_code == 403
     _check(spec, "get", "/api/v1/mp/cards", wrong_kind)
+
+
+def test_consumer_answers_conform_to_the_document(app, client, spec, counter, issue_token):
+    from server.auth import PrincipalKind
+    from server.consumers.models import Consumer
+    from server.db import db
+
+    card_id = counter.card(principal_fen=30000, bonus_fen=5000)
+    counter.redeem(client, code=counter.code(card_id)["qr"], amount_fen=1000)
+    with app.app_context():
+        consumer_id = db.session.query(Consumer.id).scalar()
+    headers = issue_token(kind=PrincipalKind.CONSUMER, id=consumer_id)
+    for method, path, url, status in [
+        ("get", "/api/v1/mp/cards", "/api/v1/mp/cards", 200),
+        ("get", "/api/v1/mp/cards/{card_id}", f"/api/v1/mp/cards/{card_id}", 200),
+        ("get", "/api/v1/mp/cards/{card_id}/transactions", f"/api/v1/mp/cards/{card_id}/transactions", 200),
+        ("get", "/api/v1/mp/cards/{card_id}/top-up-options", f"/api/v1/mp/cards/{card_id}/top-up-options", 200),
+        # a refused refund quote (NOT_REFUNDABLE) is the envelope
+        ("get", "/api/v1/mp/cards/{card_id}/refund-quote", f"/api/v1/mp/cards/{card_id}/refund-quote", 422),
+        ("post", "/api/v1/mp/cards/{card_id}/codes", f"/api/v1/mp/cards/{card_id}/codes", 201),
+        ("get", "/api/v1/mp/cards/{card_id}", "/api/v1/mp/cards/999999", 404),
+    ]:
+        response = client.open(url, method=method.upper(), headers=headers)
+        assert response.status_code == status, (url, response.get_json())
+        _check(spec, method, path, response)
+    items = client.get(f"/api/v1/mp/cards/{card_id}/transactions", headers=headers).get_json()["items"]
+    assert items, "the redemption and the opening credit are transactions"
+
+
+def test_open_api_answers_conform_to_the_document(spec, client, shop, app):
+    from tests.open_support import OpenApi
+
+    api = OpenApi(app, client, shop)
+    created = api.create_key()
+    _check(spec, "post", "/api/v1/merchant/api-keys", created)
+    _check(spec, "get", "/api/v1/merchant/api-keys", client.get("/api/v1/merchant/api-keys",
+                                                                   headers=shop.headers("owner")))
+    issued = api.issue(api.batch())
+    assert issued.status_code == 201
+    card_no = _check(spec, "post", "/open/v1/cards", issued)["card_no"]
+    topped = api.top_up(card_no, 30000, "ERP-1")
+    assert topped.status_code == 201, topped.get_json()
+    _check(spec, "post", "/open/v1/cards/{card_no}/top-ups", topped)
+    receipt = api.redeem(card_no, amount_fen=2500, external_order_no="SHOP-1")
+    assert receipt.status_code == 200, receipt.get_json()
+    redemption_id = _check(spec, "post", "/open/v1/redemptions", receipt)["redemption_id"]
+    reversed_ = api.post(f"/redemptions/{redemption_id}/reverse", {"reason": "退货"})
+    assert reversed_.status_code == 200, reversed_.get_json()
+    _check(spec, "post", "/open/v1/redemptions/{redemption_id}/reverse", reversed_)
+    for path, url in [("/open/v1/cards/{card_no}", f"/cards/{card_no}"), ("/open/v1/cards", "/cards?external_id=M001"),
+                      ("/open/v1/cards/{card_no}/transactions", f"/cards/{card_no}/transactions"),
+                      ("/open/v1/reports/summary", "/reports/summary")]:
+        response = api.get(url)
+        assert response.status_code == 200, (url, response.get_json())
+        _check(spec, "get", path, response)
+    duplicate = api.top_up(card_no, 30000, "ERP-1")
+    assert duplicate.status_code == 409
+    _check(spec, "post", "/open/v1/cards/{card_no}/top-ups", duplicate)
