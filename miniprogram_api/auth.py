@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, jsonify
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import Principal, PrincipalKind, issue_token, token_ttl
 from server.consumers.services import login_with_code
 from server.db import db
@@ -20,6 +21,7 @@ class MpLoginSchema(Schema):
 
 
 @blueprint.route("/login", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ConsumerLoginSchema, success=True)
 @blueprint.arguments(MpLoginSchema)
 def login(body):
     """Log in with the code from ``wx.login``; 400 WECHAT_CODE_INVALID when WeChat refuses it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.cards.face_links import face_links
 from server.cards.serializers import serialize_card
@@ -16,12 +17,14 @@ blueprint = Blueprint("mp_batches", __name__, url_prefix="/api/v1/mp/batches", d
 
 
 @blueprint.route("/<int:batch_id>", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.OfferSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def get_batch(batch_id: int):
     return jsonify(offer_to_dict(services.find_batch(db.session, batch_id), face_links()))
 
 
 @blueprint.route("/<int:batch_id>/claim", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.WalletCardSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def claim(batch_id: int):
     """201 card; 409 SOLD_OUT, LIMIT_REACHED, or STATE_CONFLICT outside the batch's sale."""

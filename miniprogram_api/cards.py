@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.cards.face_links import face_links
 from server.cards.physical import report_lost_by_holder
@@ -33,6 +34,7 @@ REVEALS_PER_HOUR = 10
 
 
 @blueprint.route("/bind", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.WalletCardSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 @blueprint.arguments(BindCodeSchema)
 def bind(body):
@@ -56,6 +58,7 @@ def bind(body):
 
 
 @blueprint.route("/<int:card_id>/report-lost", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.WalletCardSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def report_lost(card_id: int):
     """The holder freezes their own named card (挂失); 422 NOT_NAMED for an unnamed card, 404 for others'."""
@@ -65,6 +68,7 @@ def report_lost(card_id: int):
 
 
 @blueprint.route("/<int:card_id>/reveal", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.RevealedSecretSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def reveal(card_id: int):
     """The owner's card number and secret (another consumer's card is 404); throttled and audited."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.consumers.models import Consumer
 from server.db import db
@@ -21,6 +22,7 @@ blueprint = Blueprint("mp_purchases", __name__, url_prefix="/api/v1/mp/batches",
 
 
 @blueprint.route("/<int:batch_id>/purchase", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.PaymentOrderSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 @idempotent
 def purchase(batch_id: int):

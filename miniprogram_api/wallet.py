@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from marshmallow import fields, validate
 
+from miniprogram_api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.cards import transfers, wallet
 from server.cards.dynamic_codes import QR_PREFIX, resolve_code
@@ -16,6 +17,8 @@ from server.errors import NotFound
 from server.extensions import get_redis
 from server.idempotency import HEADER, idempotent
 from server.merchants.models import Merchant
+from server.open.schemas import TransactionPageSchema
+from server.openapi import BINARY
 from server.pagination import PageArgs
 from server.payments import card_refunds, top_ups
 from server.products.models import CardProduct
@@ -29,12 +32,14 @@ consumer_only = require(PrincipalKind.CONSUMER)
 
 
 @blueprint.route("/cards", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.WalletCardListSchema, success=True)
 @consumer_only
 def my_cards():
     return jsonify(items=wallet.my_cards(db.session, face_links(), current_principal().id))
 
 
 @blueprint.route("/cards/<int:card_id>", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.WalletCardSchema, success=True)
 @consumer_only
 def my_card(card_id: int):
     """The caller's card; another consumer's card is 404, never 403."""
@@ -42,6 +47,7 @@ def my_card(card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/codes", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.DynamicCodeSchema, success=True)
 @consumer_only
 def new_code(card_id: int):
     """A dynamic code for the counter: QR payload and 18-digit number, valid 60 seconds, single use."""
@@ -55,6 +61,7 @@ def new_code(card_id: int):
 
 
 @blueprint.route("/qr/<token>.png", methods=["GET"])
+@blueprint.alt_response(200, schema=BINARY, content_type="image/png", success=True, description="二维码图片")
 def qr_png(token: str):
     """The QR image of a live code. The unguessable token in the URL is the credential, as in the QR."""
     payload = QR_PREFIX + token
@@ -65,6 +72,7 @@ def qr_png(token: str):
 
 
 @blueprint.route("/cards/<int:card_id>/transactions", methods=["GET"])
+@blueprint.alt_response(200, schema=TransactionPageSchema, success=True)
 @consumer_only
 @blueprint.arguments(PageArgs, location="query")
 def card_transactions(args, card_id: int):
@@ -73,6 +81,7 @@ def card_transactions(args, card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/transfers", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.TransferOfferSchema, success=True)
 @consumer_only
 def offer_transfer(card_id: int):
     token, expires_in = transfers.offer_transfer(db.session, current_principal().id, card_id, utcnow())
@@ -80,6 +89,7 @@ def offer_transfer(card_id: int):
 
 
 @blueprint.route("/transfers/<transfer_token>/accept", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.WalletCardSchema, success=True)
 @consumer_only
 def accept_transfer(transfer_token: str):
     card = transfers.accept_transfer(db.session, get_redis(), current_app.config, current_principal().id,
@@ -97,6 +107,7 @@ class RefundRequestSchema(Schema):
 
 
 @blueprint.route("/cards/<int:card_id>/top-up-options", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.TopUpOptionsSchema, success=True)
 @consumer_only
 def top_up_options(card_id: int):
     """Tiers with their bonus and the room left under the legal cap, shown before paying."""
@@ -104,6 +115,7 @@ def top_up_options(card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/top-ups", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.PaymentOrderSchema, success=True)
 @consumer_only
 @idempotent
 @blueprint.arguments(TopUpRequestSchema)
@@ -119,6 +131,7 @@ def top_up(body, card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/refund-quote", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.RefundQuoteSchema, success=True)
 @consumer_only
 def refund_quote(card_id: int):
     """What a refund would pay back now (refund, fee, forfeited bonus), shown before the consumer confirms."""
@@ -127,6 +140,7 @@ def refund_quote(card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/refund", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.CardRefundSchema, success=True)
 @consumer_only
 @idempotent
 @blueprint.arguments(RefundRequestSchema)
@@ -139,6 +153,7 @@ def refund(body, card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/rewards", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.RewardListSchema, success=True)
 @consumer_only
 def card_rewards(card_id: int):
     """The merchant's rewards this card's points could be exchanged for (积分兑换)."""
@@ -147,6 +162,7 @@ def card_rewards(card_id: int):
 
 
 @blueprint.route("/cards/<int:card_id>/rewards/<int:reward_id>/exchange", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.RewardExchangeSchema, success=True)
 @consumer_only
 @idempotent
 def exchange_reward(card_id: int, reward_id: int):

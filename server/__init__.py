@@ -80,16 +80,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.jobs.queue import init_jobs
 
     init_jobs(app)  # background jobs: RQ on REDIS_URL, or a thread of this process
-    from server.openapi_errors import Api
+    from server.openapi import Api, init_document
 
     api = Api(app)
     app.extensions["kabao_api"] = api
+    init_document(api)  # security schemes, the error envelope, JSON-Schema-valid patterns
 
+    from server.api.docs import blueprint as docs_blueprint
     from server.api.faces import blueprint as faces_blueprint
     from server.api.health import blueprint as health_blueprint
 
-    app.register_blueprint(health_blueprint)
     app.register_blueprint(faces_blueprint)
+    app.register_blueprint(docs_blueprint)  # Swagger UI at /api/v1/docs (assets served here) and the guide
+    api.register_blueprint(health_blueprint)  # GET /healthz, documented (no auth)
     for blueprint in _api_blueprints():
         api.register_blueprint(blueprint)
 

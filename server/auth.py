@@ -21,6 +21,7 @@ from flask import current_app, g, request
 from redis import Redis
 
 from server.errors import Forbidden, Unauthenticated
+from server.openapi import mark_auth
 
 _TOKEN_PREFIX = "auth:token:"
 _hasher = PasswordHasher()
@@ -110,7 +111,7 @@ def require(kind: PrincipalKind, *, roles: Iterable[str] | None = None) -> Calla
             g.principal = principal
             return view(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        return mark_auth(guarded, kind.value)  # the OpenAPI document's security (server/openapi.py)
 
     return decorator
 

@@ -29,8 +29,9 @@ from server.db import BigId, IntPK, db, utcnow
 from server.direct_writes import insert_row
 from server.errors import IdempotencyConflict, ValidationError
 from server.models_support import CreatedAt
+from server.openapi import IDEMPOTENCY_HEADER, mark_idempotent
 
-HEADER = "Idempotency-Key"
+HEADER = IDEMPOTENCY_HEADER
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
@@ -142,7 +143,7 @@ def _idempotent(view: F, encrypt_response: bool) -> F:
                 "content_type": response.content_type})
         return response
 
-    return wrapper  # type: ignore[return-value]
+    return mark_idempotent(wrapper)  # the OpenAPI document's required Idempotency-Key header
 
 
 def purge_expired(session: Session, retention_hours: int, now: datetime | None = None) -> int:

@@ -23,6 +23,7 @@ import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from server import openapi
 from server.db import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from server.errors import ValidationError
 from server.http_safety import parse_json_body, unstorable_text
@@ -108,9 +109,25 @@ class Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Blueprint whose ``arguments`` decorator parses with our Parser."""
+    """Blueprint whose ``arguments`` decorator parses with our Parser, and whose operations are completed
+    in the OpenAPI document from the views' marks (security, Idempotency-Key, error envelope; see
+    server/openapi.py)."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_kabao_doc)
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options) -> None:
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc["kabao"] = openapi.operation_facts(obj)
+
+    @staticmethod
+    def _prepare_kabao_doc(doc, doc_info, *, spec, method, **kwargs):
+        return openapi.complete_operation(doc, doc_info.get("kabao"), method, spec)
 
 
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)

@@ -6,6 +6,7 @@ import logging
 
 from flask import Response, current_app, jsonify
 
+from server.api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.db import db
 from server.extensions import get_redis
@@ -24,6 +25,7 @@ from server.issuance.schemas import (
 )
 from server.issuance.serializers import batch_to_dict, channel_to_dict
 from server.merchants.permissions import Action, roles_for, staff_action
+from server.openapi import CSV
 from server.pagination import PageArgs, paginate
 from server.schemas import Blueprint
 
@@ -42,6 +44,7 @@ def _batch_json(batch: Batch, *, with_codes: bool = False):
 
 
 @blueprint.route("/channels", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.ChannelSchema, success=True)
 @staff_action(Action.MANAGE_CHANNELS)
 @blueprint.arguments(CreateChannelSchema)
 def create_channel(body):
@@ -49,6 +52,7 @@ def create_channel(body):
 
 
 @blueprint.route("/channels", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.ChannelPageSchema, success=True)
 @staff_action(Action.VIEW_BATCHES)
 @blueprint.arguments(PageArgs, location="query")
 def list_channels(args):
@@ -58,6 +62,7 @@ def list_channels(args):
 
 
 @blueprint.route("/batches", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.BatchSchema, success=True)
 @staff_action(Action.MANAGE_BATCHES)
 @blueprint.arguments(CreateBatchSchema)
 def create_batch(body):
@@ -67,6 +72,7 @@ def create_batch(body):
 
 
 @blueprint.route("/batches", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.BatchPageSchema, success=True)
 @staff_action(Action.VIEW_BATCHES)
 @blueprint.arguments(BatchListArgs, location="query")
 def list_batches(args):
@@ -78,6 +84,7 @@ def list_batches(args):
 
 
 @blueprint.route("/batches/<int:batch_id>", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.BatchSchema, success=True)
 @staff_action(Action.VIEW_BATCHES)
 def get_batch(batch_id: int):
     """One batch with its issued count and, for code batches, codes by status."""
@@ -86,6 +93,7 @@ def get_batch(batch_id: int):
 
 
 @blueprint.route("/batches/<int:batch_id>/approve", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.BatchSchema, success=True)
 @require(PrincipalKind.STAFF, roles=_APPROVERS)
 @blueprint.arguments(ApproveBatchSchema)
 def approve_batch(_body, batch_id: int):
@@ -94,6 +102,8 @@ def approve_batch(_body, batch_id: int):
 
 
 @blueprint.route("/batches/<int:batch_id>/codes", methods=["POST"])
+@blueprint.alt_response(201, schema=CSV, content_type="text/csv", success=True,
+                        description="表头 code，每行一个兑换码：明文只在此出现一次")
 @staff_action(Action.GENERATE_CODES)
 @blueprint.arguments(GenerateCodesSchema)
 def generate_codes(body, batch_id: int):
@@ -102,6 +112,7 @@ def generate_codes(body, batch_id: int):
 
 
 @blueprint.route("/batches/<int:batch_id>/codes/void", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.VoidedCodesSchema, success=True)
 @staff_action(Action.GENERATE_CODES)
 @blueprint.arguments(VoidCodesSchema)
 def void_codes(body, batch_id: int):
@@ -113,6 +124,8 @@ def void_codes(body, batch_id: int):
 
 
 @blueprint.route("/batches/<int:batch_id>/codes/bind", methods=["POST"])
+@blueprint.alt_response(200, schema=CSV, content_type="text/csv", success=True,
+                        description="每行 code_suffix,openid,result,card_id")
 @staff_action(Action.BIND_CODES)
 @blueprint.arguments(BulkBindUploadSchema, location="files")
 def bulk_bind(files, batch_id: int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from server.api import docs_schemas as docs
 from server.auth import current_principal, issue_token, token_ttl
 from server.db import db
 from server.errors import ValidationError
@@ -20,6 +21,7 @@ blueprint = Blueprint("merchant", __name__, url_prefix="/api/v1/merchant", descr
 
 
 @blueprint.route("/register", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.RegisteredMerchantSchema, success=True)
 @blueprint.arguments(RegisterSchema)
 def register(body):
     """Register a merchant with its qualification data; it starts in pending_review."""
@@ -28,6 +30,7 @@ def register(body):
 
 
 @blueprint.route("/login", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.StaffLoginSchema, success=True)
 @blueprint.arguments(LoginSchema)
 def login(body):
     principal = services.authenticate_staff(db.session, get_redis(), body["username"], body["password"], client_ip())
@@ -37,6 +40,7 @@ def login(body):
 
 
 @blueprint.route("/profile", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.MerchantSchema, success=True)
 @staff_action(Action.VIEW_MERCHANT)
 def profile():
     """The caller's merchant with its review status and comment."""
@@ -46,6 +50,7 @@ def profile():
 
 
 @blueprint.route("/documents", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.DocumentSchema, success=True)
 @staff_action(Action.UPLOAD_DOCUMENTS)
 @blueprint.arguments(DocumentFormSchema, location="form")
 def upload_document(form):
@@ -59,6 +64,7 @@ def upload_document(form):
 
 
 @blueprint.route("/stores", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.StoreInfoSchema, success=True)
 @staff_action(Action.MANAGE_STORES)
 @blueprint.arguments(StoreSchema)
 def create_store(body):
@@ -67,6 +73,7 @@ def create_store(body):
 
 
 @blueprint.route("/stores", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.StorePageSchema, success=True)
 @staff_action(Action.VIEW_STORES)
 def list_stores():
     return jsonify(items=[store_to_dict(s) for s in services.list_stores(db.session, current_principal())],
@@ -74,6 +81,7 @@ def list_stores():
 
 
 @blueprint.route("/staff", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.StaffMemberSchema, success=True)
 @staff_action(Action.MANAGE_STAFF)
 @blueprint.arguments(StaffSchema)
 def create_staff(body):
@@ -82,6 +90,7 @@ def create_staff(body):
 
 
 @blueprint.route("/staff", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.StaffPageSchema, success=True)
 @staff_action(Action.VIEW_STAFF)
 def list_staff():
     return jsonify(items=[staff_to_dict(s) for s in services.list_staff(db.session, current_principal())],

@@ -18,23 +18,18 @@ under /open/v1/ for the merchant's own systems (ERP/CRM, shop, POS), called with
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import Response, current_app, jsonify
-from flask.blueprints import BlueprintSetupState
 from marshmallow import fields, validate
 
 from server.auth import current_principal
 from server.cards.face_links import face_links
 from server.db import db
 from server.extensions import get_redis
-from server.idempotency import HEADER, idempotent
+from server.idempotency import idempotent
 from server.merchants.permissions import Action, staff_action
 from server.open import keys, schemas, services
 from server.open.auth import current_key, require_scope
 from server.open.models import ApiKey, Scope
-from server.openapi_errors import ErrorEnvelopeSchema
 from server.pagination import PageArgs, paginate
 from server.redemption.services import reversal_answer
 from server.reports.schemas import SummaryArgs
@@ -46,61 +41,9 @@ api_keys = Blueprint("open_api_keys", __name__, url_prefix="/api/v1/merchant/api
 blueprint = Blueprint("open_api", __name__, url_prefix="/open/v1",
                       description="开放 API：商户自有系统（ERP/CRM/电商/POS）以 API 密钥调用")
 
-#: The security scheme of the open API in the OpenAPI document.
-SECURITY_SCHEME = "ApiKey"
 _ID = "int(max=9223372036854775807)"
-_IDEMPOTENCY_PARAMETER = {
-    "in": "header", "name": HEADER, "required": True,
-    "description": "幂等键（1–64 个可打印字符）：同一密钥、同一键、同一请求体返回首次结果；请求体不同则 409",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]{1,64}$"},
-}
-_ERROR_DESCRIPTIONS = {
-    400: "VALIDATION_ERROR：details.fields 为 字段 → 说明",
-    401: "UNAUTHENTICATED：密钥缺失、无效或已吊销（员工/用户令牌在此同样无效）",
-    403: "FORBIDDEN：密钥缺少所需权限范围，或为测试模式密钥；MERCHANT_NOT_APPROVED",
-    404: "NOT_FOUND：不存在或属于其他商户",
-    409: "IDEMPOTENCY_CONFLICT、DUPLICATE_EXTERNAL_ORDER、SOLD_OUT、LIMIT_REACHED、ALREADY_REVERSED、STATE_CONFLICT",
-    422: "业务规则：AMOUNT_NOT_ALLOWED、INSUFFICIENT_BALANCE、CARD_EXPIRED、STORE_NOT_ALLOWED 等",
-    429: "RATE_LIMITED：超过该密钥的调用频率，见 Retry-After",
-}
-#: The key management endpoints' own 401 and 403 (a staff token is needed there, of the owner).
-_KEY_ERROR_DESCRIPTIONS = {401: "UNAUTHENTICATED：需要员工令牌（API 密钥在此无效）",
-                           403: "FORBIDDEN：仅店主可管理 API 密钥"}
-_RETRY_AFTER = {"Retry-After": {"description": "多少秒后可重试", "schema": {"type": "integer"}}}
-
-
-@blueprint.record_once
-def _document_security(state: BlueprintSetupState) -> None:
-    """Name the API-key scheme in the OpenAPI document once the open API joins an app."""
-    api = state.app.extensions["kabao_api"]
-    api.spec.components.security_scheme(SECURITY_SCHEME, {
-        "type": "http", "scheme": "bearer", "bearerFormat": "kb_live_… / kb_test_…",
-        "description": "商户后台「API 密钥」页创建的密钥：Authorization: Bearer kb_live_…（员工与用户令牌在此无效）"})
-
-
-def _errors(bp: Blueprint, view: Callable[..., Any], statuses: dict[int, str]) -> Callable[..., Any]:
-    for status, description in statuses.items():
-        view = bp.alt_response(status, schema=ErrorEnvelopeSchema, description=description,
-                               headers=_RETRY_AFTER if status == 429 else None)(view)
-    return view
-
-
-def documented(*errors: int, idempotency: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document an open endpoint: the API-key scheme, the Idempotency-Key header, the error envelope."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        view = blueprint.doc(security=[{SECURITY_SCHEME: []}],
-                             parameters=[_IDEMPOTENCY_PARAMETER] if idempotency else [])(view)
-        statuses = (400, 401, 403, 429, *errors)
-        return _errors(blueprint, view, {status: _ERROR_DESCRIPTIONS[status] for status in statuses})
-
-    return decorator
-
-
-def key_errors(*errors: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The error envelope of an API-key management endpoint (staff token, owner only)."""
-    statuses = {**_KEY_ERROR_DESCRIPTIONS, **{status: _ERROR_DESCRIPTIONS[status] for status in errors}}
-    return lambda view: _errors(api_keys, view, statuses)
+# Security (ApiKey / StaffToken), the Idempotency-Key header and the error envelope of these operations are
+# added to the OpenAPI document from the guards themselves (server/openapi.py).
 
 
 # --- API keys (owner, staff token) ---------------------------------------------------------------
@@ -108,7 +51,6 @@ def key_errors(*errors: int) -> Callable[[Callable[..., Any]], Callable[..., Any
 
 @api_keys.route("", methods=["POST"])
 @api_keys.response(201, schemas.CreatedApiKeySchema, description="key 只在此返回一次")
-@key_errors(400)
 @staff_action(Action.MANAGE_API_KEYS)
 @api_keys.arguments(schemas.ApiKeyCreateSchema)
 def create_api_key(body):
@@ -120,7 +62,6 @@ def create_api_key(body):
 
 @api_keys.route("", methods=["GET"])
 @api_keys.response(200, schemas.ApiKeyPageSchema)
-@key_errors(400)
 @staff_action(Action.MANAGE_API_KEYS)
 @api_keys.arguments(PageArgs, location="query")
 def list_api_keys(args):
@@ -131,7 +72,6 @@ def list_api_keys(args):
 
 @api_keys.route(f"/<{_ID}:api_key_id>", methods=["DELETE"])
 @api_keys.response(204, description="已吊销：此后该密钥返回 401")
-@key_errors(404)
 @staff_action(Action.MANAGE_API_KEYS)
 def revoke_api_key(api_key_id: int):
     keys.revoke_key(db.session, current_principal(), api_key_id)
@@ -143,7 +83,6 @@ def revoke_api_key(api_key_id: int):
 
 @blueprint.route("/cards", methods=["POST"])
 @blueprint.response(201, schemas.IssuedCardSchema)
-@documented(404, 409, idempotency=True)
 @require_scope(Scope.CARDS_WRITE)
 @idempotent(encrypt_response=True)
 @blueprint.arguments(schemas.IssueCardSchema)
@@ -160,7 +99,6 @@ def issue_card(body):
 
 @blueprint.route("/cards", methods=["GET"])
 @blueprint.response(200, schemas.CardPageSchema)
-@documented()
 @require_scope(Scope.CARDS_READ)
 @blueprint.arguments(schemas.MemberQuerySchema, location="query")
 def member_cards(args):
@@ -171,7 +109,6 @@ def member_cards(args):
 
 @blueprint.route("/cards/<card_no>", methods=["GET"])
 @blueprint.response(200, schemas.CardSchema)
-@documented(404)
 @require_scope(Scope.CARDS_READ)
 def card(card_no: str):
     actor = current_key()
@@ -181,7 +118,6 @@ def card(card_no: str):
 
 @blueprint.route("/cards/<card_no>/transactions", methods=["GET"])
 @blueprint.response(200, schemas.TransactionPageSchema)
-@documented(404)
 @require_scope(Scope.CARDS_READ)
 @blueprint.arguments(PageArgs, location="query")
 def card_transactions(args, card_no: str):
@@ -191,7 +127,6 @@ def card_transactions(args, card_no: str):
 
 @blueprint.route("/cards/<card_no>/top-ups", methods=["POST"])
 @blueprint.response(201, schemas.TopUpResultSchema)
-@documented(404, 409, 422, idempotency=True)
 @require_scope(Scope.CARDS_WRITE)
 @idempotent
 @blueprint.arguments(schemas.OpenTopUpSchema)
@@ -206,7 +141,6 @@ def top_up(body, card_no: str):
 
 @blueprint.route("/redemptions", methods=["POST"])
 @blueprint.response(200, schemas.ReceiptSchema)
-@documented(404, 409, 422, idempotency=True)
 @require_scope(Scope.REDEEM)
 @idempotent
 @blueprint.arguments(schemas.OpenRedeemSchema)
@@ -218,7 +152,6 @@ def redeem(body):
 
 @blueprint.route(f"/redemptions/<{_ID}:redemption_id>/reverse", methods=["POST"])
 @blueprint.response(200, schemas.ReversalSchema)
-@documented(404, 409, 422, idempotency=True)
 @require_scope(Scope.REDEEM)
 @idempotent
 @blueprint.arguments(schemas.OpenReverseSchema)
@@ -236,7 +169,6 @@ class OpenSummaryArgs(SummaryArgs):
 
 @blueprint.route("/reports/summary", methods=["GET"])
 @blueprint.response(200, schemas.ReportSchema)
-@documented(404)
 @require_scope(Scope.REPORTS_READ)
 @blueprint.arguments(OpenSummaryArgs, location="query")
 def report_summary(args):

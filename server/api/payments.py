@@ -17,8 +17,10 @@ from typing import Any
 import xmltodict
 from flask import Response, current_app, jsonify, request
 
+from server.api import docs_schemas as docs
 from server.auth import PrincipalKind, current_principal, require
 from server.db import db
+from server.openapi import error_statuses
 from server.payments.models import NotifyKind, NotifyOutcome, PaymentNotifyLog
 from server.payments.services import PaymentRejected, consumer_order, settle_payment
 from server.payments.wechat_refunds import RefundRejected, settle_refund
@@ -39,24 +41,32 @@ _REFERENCE_SCAN_BYTES = 64 * 1024
 
 
 @callbacks.route("/pay/notify", methods=["POST"])
+@callbacks.doc(responses=docs.V2_NOTIFY_RESPONSES)
+@error_statuses()
 def pay_notify() -> Response:
     """WeChat Pay v2's payment notify: verify, settle once, answer SUCCESS/FAIL XML."""
     return _payment_notify("v2")
 
 
 @callbacks.route("/pay/v3/notify", methods=["POST"])
+@callbacks.doc(responses=docs.V3_NOTIFY_RESPONSES)
+@error_statuses()
 def pay_v3_notify() -> Response:
     """WeChat Pay v3's payment notify: 204 once processed, 4xx ``{"code": "FAIL"}`` when refused."""
     return _payment_notify("v3")
 
 
 @callbacks.route("/refund/notify", methods=["POST"])
+@callbacks.doc(responses=docs.V2_NOTIFY_RESPONSES)
+@error_statuses()
 def refund_notify() -> Response:
     """WeChat Pay v2's refund notify (encrypted req_info): settle the refund allocation once."""
     return _refund_notify("v2")
 
 
 @callbacks.route("/refund/v3/notify", methods=["POST"])
+@callbacks.doc(responses=docs.V3_NOTIFY_RESPONSES)
+@error_statuses()
 def refund_v3_notify() -> Response:
     """WeChat Pay v3's refund notify (AES-256-GCM resource): settle the refund allocation once."""
     return _refund_notify("v3")
@@ -162,6 +172,7 @@ def _claimed_out_trade_no(body: bytes) -> str | None:
 
 
 @orders.route("/<order_no>", methods=["GET"])
+@orders.alt_response(200, schema=docs.OrderSchema, success=True)
 @require(PrincipalKind.CONSUMER)
 def get_order(order_no: str):
     """The caller's order (poll it after wx.requestPayment: the client's success callback proves nothing)."""

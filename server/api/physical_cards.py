@@ -12,6 +12,8 @@ from server.db import db
 from server.idempotency import idempotent
 from server.issuance.downloads import print_file_download
 from server.merchants.permissions import Action, staff_action
+from server.open.schemas import CardSchema
+from server.openapi import BINARY, CSV
 from server.redemption.services import staff_card_view
 from server.schemas import Blueprint
 from server.storage import document_storage
@@ -25,6 +27,8 @@ def _card_answer(card_no: str) -> dict:
 
 
 @blueprint.route("/batches/<int:batch_id>/print.csv", methods=["GET"])
+@blueprint.alt_response(200, schema=CSV, content_type="text/csv", success=True,
+                        description="card_no,secret,barcode：每行一张卡（流式）")
 @staff_action(Action.PRINT_CARDS)
 def print_csv(batch_id: int):
     """``card_no,secret,barcode`` of every card of a physical batch, for the print shop (streamed, audited)."""
@@ -33,6 +37,8 @@ def print_csv(batch_id: int):
 
 
 @blueprint.route("/batches/<int:batch_id>/print.pdf", methods=["GET"])
+@blueprint.alt_response(200, schema=BINARY, content_type="application/pdf", success=True,
+                        description="每张卡一页 CR80（85.60 × 53.98 mm，含 3 mm 出血）")
 @staff_action(Action.PRINT_CARDS)
 def print_pdf(batch_id: int):
     """One CR80 page per card: face over a 3 mm bleed, number, Code 128 barcode, scratch-off secret."""
@@ -41,6 +47,7 @@ def print_pdf(batch_id: int):
 
 
 @blueprint.route("/cards/<card_no>/activate", methods=["POST"])
+@blueprint.alt_response(200, schema=CardSchema, success=True)
 @staff_action(Action.SELL_CARDS)
 @idempotent
 @blueprint.arguments(ActivateSchema)
@@ -52,6 +59,7 @@ def activate(body, card_no: str):
 
 
 @blueprint.route("/cards/<card_no>/report-lost", methods=["POST"])
+@blueprint.alt_response(200, schema=CardSchema, success=True)
 @staff_action(Action.REPORT_LOST)
 def report_lost(card_no: str):
     """Freeze a named card (挂失) on its holder's request; 422 NOT_NAMED for an unnamed card."""
@@ -60,6 +68,7 @@ def report_lost(card_no: str):
 
 
 @blueprint.route("/cards/<card_no>/replace", methods=["POST"])
+@blueprint.alt_response(201, schema=CardSchema, success=True)
 @staff_action(Action.REPLACE_CARDS)
 @idempotent
 @blueprint.arguments(ReplaceSchema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from server.api import docs_schemas as docs
 from server.api.products import product_to_dict
 from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
 from server.db import db
@@ -13,6 +14,7 @@ from server.merchants.models import Merchant
 from server.merchants.schemas import LoginSchema, WeChatPaySchema
 from server.merchants.serializers import merchant_to_dict
 from server.merchants.services import list_documents
+from server.openapi import BINARY
 from server.pagination import paginate
 from server.platform import services
 from server.products import services as products
@@ -27,6 +29,7 @@ admin_only = require(PrincipalKind.ADMIN)
 
 
 @blueprint.route("/login", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.AdminLoginSchema, success=True)
 @blueprint.arguments(LoginSchema)
 def login(body):
     principal = services.authenticate_admin(db.session, get_redis(), body["username"], body["password"], client_ip())
@@ -34,6 +37,7 @@ def login(body):
 
 
 @blueprint.route("/merchants", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.MerchantPageSchema, success=True)
 @admin_only
 @blueprint.arguments(ListArgs, location="query")
 def merchants(args):
@@ -45,6 +49,7 @@ def merchants(args):
 
 
 @blueprint.route("/merchants/<int:merchant_id>/review", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.MerchantSchema, success=True)
 @admin_only
 @blueprint.arguments(ReviewSchema)
 def review_merchant(body, merchant_id: int):
@@ -54,6 +59,7 @@ def review_merchant(body, merchant_id: int):
 
 
 @blueprint.route("/merchants/<int:merchant_id>/wechat-pay", methods=["PUT"])
+@blueprint.alt_response(200, schema=docs.MerchantSchema, success=True)
 @admin_only
 @blueprint.arguments(WeChatPaySchema)
 def merchant_wechat_pay(body, merchant_id: int):
@@ -63,6 +69,8 @@ def merchant_wechat_pay(body, merchant_id: int):
 
 
 @blueprint.route("/documents/<int:document_id>", methods=["GET"])
+@blueprint.alt_response(200, schema=BINARY, content_type="image/png", success=True, description="资质图片（PNG）")
+@blueprint.alt_response(200, schema=BINARY, content_type="image/jpeg", success=True, description="资质图片（JPEG）")
 @admin_only
 def document(document_id: int):
     """A qualification image, for the reviewer's eyes only."""
@@ -73,6 +81,7 @@ def document(document_id: int):
 
 
 @blueprint.route("/card-products", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.ProductPageSchema, success=True)
 @admin_only
 @blueprint.arguments(ListArgs, location="query")
 def card_products(args):
@@ -83,6 +92,7 @@ def card_products(args):
 
 
 @blueprint.route("/card-products/<int:product_id>/review", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @admin_only
 @blueprint.arguments(ReviewSchema)
 def review_product(body, product_id: int):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
+from server.api import docs_schemas as docs
 from server.auth import current_principal
 from server.cards.face_links import face_links
 from server.db import db
@@ -41,6 +42,7 @@ def product_to_dict(product: CardProduct) -> dict[str, Any]:
 
 
 @blueprint.route("/templates", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.TemplateListSchema, success=True)
 def templates():
     """The industry template library: complete product configurations a merchant customises."""
     links = face_links()
@@ -48,6 +50,7 @@ def templates():
 
 
 @blueprint.route("/merchant/card-products/validate", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ValidationResultSchema, success=True)
 @staff_action(Action.VIEW_PRODUCTS)
 def validate():
     """Smart validation of any product draft; never a 400 — wrong types come back as findings."""
@@ -65,6 +68,7 @@ def validate():
 
 
 @blueprint.route("/merchant/card-products", methods=["POST"])
+@blueprint.alt_response(201, schema=docs.ProductSchema, success=True)
 @staff_action(Action.MANAGE_PRODUCTS)
 @blueprint.arguments(CreateProductSchema)
 def create(body):
@@ -74,6 +78,7 @@ def create(body):
 
 
 @blueprint.route("/merchant/card-products", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.ProductPageSchema, success=True)
 @staff_action(Action.VIEW_PRODUCTS)
 @blueprint.arguments(ListArgs, location="query")
 def list_products(args):
@@ -83,12 +88,14 @@ def list_products(args):
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.VIEW_PRODUCTS)
 def get(product_id: int):
     return jsonify(product_to_dict(services.get_product(db.session, current_principal().merchant_id, product_id)))
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>", methods=["PATCH"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.MANAGE_PRODUCTS)
 @blueprint.arguments(ProductFieldsSchema(partial=True))
 def update(body, product_id: int):
@@ -97,6 +104,7 @@ def update(body, product_id: int):
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>/face", methods=["PUT"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.MANAGE_PRODUCTS)
 @blueprint.arguments(FaceUploadSchema, location="files")
 def upload_face(files, product_id: int):
@@ -108,18 +116,21 @@ def upload_face(files, product_id: int):
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>/submit", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.MANAGE_PRODUCTS)
 def submit(product_id: int):
     return jsonify(product_to_dict(services.submit_product(db.session, current_principal(), product_id)))
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>/publish", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.PUBLISH_PRODUCTS)
 def publish(product_id: int):
     return jsonify(product_to_dict(services.publish_product(db.session, current_principal(), product_id)))
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>/retire", methods=["POST"])
+@blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.PUBLISH_PRODUCTS)
 def retire(product_id: int):
     return jsonify(product_to_dict(services.retire_product(db.session, current_principal(), product_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from server.api import docs_schemas as docs
 from server.auth import current_principal
 from server.cards.expiry import reactivate_card
 from server.cards.face_links import face_links
@@ -11,6 +12,7 @@ from server.db import db, utcnow
 from server.extensions import get_redis
 from server.idempotency import idempotent
 from server.merchants.permissions import Action, staff_action
+from server.open import schemas as open_schemas
 from server.pagination import paginate
 from server.redemption import services
 from server.redemption.models import Redemption
@@ -22,6 +24,7 @@ blueprint = Blueprint("redemption", __name__, url_prefix="/api/v1/merchant", des
 
 
 @blueprint.route("/redeem", methods=["POST"])
+@blueprint.alt_response(200, schema=open_schemas.ReceiptSchema, success=True)
 @staff_action(Action.REDEEM)
 @idempotent
 @blueprint.arguments(RedeemSchema)
@@ -33,6 +36,7 @@ def redeem(body):
 
 
 @blueprint.route("/redemptions/<int:redemption_id>/reverse", methods=["POST"])
+@blueprint.alt_response(200, schema=open_schemas.ReversalSchema, success=True)
 @staff_action(Action.REVERSE)
 @idempotent
 @blueprint.arguments(ReverseSchema)
@@ -43,6 +47,7 @@ def reverse(body, redemption_id: int):
 
 
 @blueprint.route("/redemptions", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.RedemptionPageSchema, success=True)
 @staff_action(Action.VIEW_REDEMPTIONS)
 @blueprint.arguments(RedemptionListArgs, location="query")
 def redemptions(args):
@@ -55,12 +60,14 @@ def redemptions(args):
 
 
 @blueprint.route("/cards/<card_no>", methods=["GET"])
+@blueprint.alt_response(200, schema=open_schemas.CardSchema, success=True)
 @staff_action(Action.VIEW_CARDS)
 def card(card_no: str):
     return jsonify(services.staff_card_view(db.session, face_links(), current_principal(), card_no))
 
 
 @blueprint.route("/cards/<card_no>/reactivate", methods=["POST"])
+@blueprint.alt_response(200, schema=open_schemas.CardSchema, success=True)
 @staff_action(Action.REACTIVATE_CARDS)
 def reactivate(card_no: str):
     """Reactivate an expired card; its remaining balance was kept as the regulation requires."""

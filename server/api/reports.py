@@ -7,6 +7,8 @@ from flask import jsonify
 from server.auth import current_principal
 from server.db import db
 from server.merchants.permissions import Action, staff_action
+from server.open import schemas as open_schemas
+from server.openapi import BINARY, CSV, XLSX
 from server.reports import services
 from server.reports.exports import export_response
 from server.reports.schemas import ExportArgs, SummaryArgs
@@ -16,6 +18,7 @@ blueprint = Blueprint("reports", __name__, url_prefix="/api/v1/merchant/reports"
 
 
 @blueprint.route("/summary", methods=["GET"])
+@blueprint.alt_response(200, schema=open_schemas.ReportSchema, success=True)
 @staff_action(Action.VIEW_REPORTS)
 @blueprint.arguments(SummaryArgs, location="query")
 def summary(args):
@@ -24,6 +27,9 @@ def summary(args):
 
 
 @blueprint.route("/export", methods=["GET"])
+@blueprint.alt_response(200, schema=CSV, content_type="text/csv", success=True,
+                        description="format=csv：UTF-8（带 BOM）")
+@blueprint.alt_response(200, schema=BINARY, content_type=XLSX, success=True, description="format=xlsx")
 @staff_action(Action.VIEW_REPORTS)
 @blueprint.arguments(ExportArgs, location="query")
 def export(args):

