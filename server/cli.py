@@ -74,8 +74,9 @@ def register(app: Flask) -> None:
         """Load the demo data (safe to run again) and print the logins."""
         from server.demo import load_demo
         from server.extensions import get_redis
+        from server.storage import document_storage
         from server.wechat.adapters import get_payment_gateway
 
-        for line in load_demo(db.session, current_app.config, get_redis(), get_payment_gateway()):
+        for line in load_demo(db.session, current_app.config, get_redis(), get_payment_gateway(), document_storage()):
             click.echo(line)
         db.session.commit()

@@ -13,8 +13,8 @@ from server.console.auth import ADMIN, platform_login_required
 from server.console.forms import load_form
 from server.db import db
 from server.merchants import wechat_pay
-from server.merchants.models import Merchant, MerchantStatus
-from server.merchants.services import list_documents
+from server.merchants.models import MERCHANT_REQUIRED_DOCUMENTS, Merchant, MerchantStatus
+from server.merchants.services import list_documents, missing_documents
 from server.pagination import paginate
 from server.platform import services as platform
 from server.platform.models import PlatformAdmin
@@ -76,7 +76,9 @@ def merchants() -> str:
     page = paginate(db.session, platform.merchants_by_status(status), Merchant.id, limit=PAGE_SIZE,
                     cursor=request.args.get("cursor"), serialize=lambda merchant: merchant)
     documents = {merchant.id: list_documents(db.session, merchant.id) for merchant in page["items"]}
-    return render_template("platform/merchants.html", page=page, status=status, documents=documents,
+    missing = {merchant.id: missing_documents(db.session, merchant.id, MERCHANT_REQUIRED_DOCUMENTS)
+               for merchant in page["items"]}
+    return render_template("platform/merchants.html", page=page, status=status, documents=documents, missing=missing,
                            statuses=list(MerchantStatus), reviewable=platform.REVIEWABLE,
                            shared_account=_shared_pay_account())
 
@@ -119,7 +121,10 @@ def product_list() -> str:
     merchant_ids = {product.merchant_id for product in page["items"]}
     merchant_names = {m.id: m.name for m in db.session.scalars(
         platform.merchants_by_status(None).where(Merchant.id.in_(merchant_ids)))}
+    missing = {product.id: missing_documents(db.session, product.merchant_id, products.approval_documents(product))
+               for product in page["items"]}
     return render_template("platform/products.html", page=page, status=status, merchant_names=merchant_names,
+                           missing=missing,
                            statuses=list(ProductStatus), fields_of=products.product_fields)
 
 

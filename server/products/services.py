@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.auth import Principal
 from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
-from server.merchants.models import Store
-from server.merchants.services import get_merchant, require_approved
-from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
+from server.merchants.models import PREPAID_REQUIRED_DOCUMENTS, DocumentKind, Store
+from server.merchants.services import get_merchant, require_approved, require_documents
+from server.products.models import PRODUCT_LIFECYCLE, CardKind, CardProduct, ProductStatus
 from server.products.validation import validate_product
 from server.templates_library import get_template
 from server.timeutil import shanghai_today
@@ -123,9 +123,19 @@ def submit_product(session: Session, actor: Principal, product_id: int) -> CardP
     return product
 
 
+def approval_documents(product: CardProduct) -> tuple[DocumentKind, ...]:
+    """The merchant's documents approving ``product`` needs: the fund guarantee for a prepaid one."""
+    return PREPAID_REQUIRED_DOCUMENTS if CardKind(product.kind).prepaid else ()
+
+
 def review_product(session: Session, admin_id: int, product_id: int, decision: str, comment: str) -> CardProduct:
-    """Platform decision on a pending product; the comment is shown to the merchant."""
+    """Platform decision on a pending product; the comment is shown to the merchant.
+
+    Approving a prepaid product (stored value or count) needs its merchant's fund-guarantee
+    certificate or risk-reserve receipt (422 DOCUMENTS_MISSING)."""
     product = get_product(session, None, product_id)
+    if decision == "approve" and PRODUCT_LIFECYCLE.allows(product.status, "approve"):
+        require_documents(session, product.merchant_id, approval_documents(product))
     before, after = PRODUCT_LIFECYCLE.apply(product, decision)
     product.review_comment = comment
     session.flush()
