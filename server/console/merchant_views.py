@@ -107,7 +107,7 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
     others are those recorded when they were last saved. A refused save adds its field messages."""
     editable = product is None or PRODUCT_LIFECYCLE.allows(product.status, "edit")
     editable = editable and permitted("console.update_product")
-    findings = products.run_validation(fields) if editable else product.validation
+    findings = products.run_validation(db.session, g.principal.merchant_id, fields) if editable else product.validation
     error = g.get("error")
     if isinstance(error, ValidationError):
         explained = {finding["field"] for finding in findings["errors"]}
@@ -157,7 +157,7 @@ def create_product() -> Response:
 @console_login_required(Action.VIEW_PRODUCTS)
 def validate_product() -> Response:
     """Live validation for the wizard's script: ``{errors, warnings}`` of the form as typed."""
-    return jsonify(products.run_validation(product_from_form(request.form)))
+    return jsonify(products.run_validation(db.session, g.principal.merchant_id, product_from_form(request.form)))
 
 
 @blueprint.get("/products")

@@ -46,14 +46,30 @@ def product_fields(product: CardProduct) -> dict[str, Any]:
     return {name: copy.deepcopy(getattr(product, _COLUMN_OF.get(name, name))) for name in PRODUCT_FIELDS}
 
 
-def run_validation(fields: dict[str, Any]) -> dict[str, Any]:
-    return validate_product(fields, today=shanghai_today()).to_dict()
+def scope_regions(session: Session, merchant_id: int, scope: Any) -> list[str]:
+    """Region codes of the merchant's stores in ``scope``: every store for "all", else the listed ones."""
+    stmt = select(Store.region_code).where(Store.merchant_id == merchant_id)
+    if scope != "all":
+        listed = scope if isinstance(scope, list) else []
+        ids = [int(s) for s in listed if (isinstance(s, int) and not isinstance(s, bool))
+               or (isinstance(s, str) and s.isascii() and s.isdigit())]
+        stmt = stmt.where(Store.id.in_(ids))
+    return sorted(set(session.scalars(stmt)))
 
 
-def _apply(product: CardProduct, fields: dict[str, Any]) -> None:
+def run_validation(session: Session, merchant_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Smart validation of ``fields`` as ``merchant_id`` would sell them: the regional rules of the
+    stores in the product's scope (default "all") and of the merchant's industry apply."""
+    merchant = get_merchant(session, merchant_id)
+    regions = scope_regions(session, merchant_id, fields.get("store_scope", "all"))
+    return validate_product(fields, today=shanghai_today(), region_codes=regions,
+                            industry=merchant.industry).to_dict()
+
+
+def _apply(session: Session, product: CardProduct, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         setattr(product, _COLUMN_OF.get(name, name), value)
-    product.validation = run_validation(product_fields(product))
+    product.validation = run_validation(session, product.merchant_id, product_fields(product))
 
 
 def _check_store_scope(session: Session, merchant_id: int, scope: Any) -> None:
@@ -89,7 +105,7 @@ def create_product(
         raise ValidationError(missing)
     _check_store_scope(session, actor.merchant_id, merged["store_scope"])
     product = CardProduct(merchant_id=actor.merchant_id, template_code=template_code, status=ProductStatus.DRAFT)
-    _apply(product, {name: merged[name] for name in PRODUCT_FIELDS})
+    _apply(session, product, {name: merged[name] for name in PRODUCT_FIELDS})
     session.add(product)
     session.flush()
     _audit(session, actor, product, "product.create", {"template_code": template_code})
@@ -103,7 +119,7 @@ def update_product(session: Session, actor: Principal, product_id: int, fields: 
         raise Conflict("只有草稿或被驳回的卡种可以修改")
     if "store_scope" in fields:
         _check_store_scope(session, actor.merchant_id, fields["store_scope"])
-    _apply(product, fields)
+    _apply(session, product, fields)
     PRODUCT_LIFECYCLE.apply(product, "edit")
     session.flush()
     _audit(session, actor, product, "product.update", {"fields": sorted(fields)})
@@ -113,7 +129,7 @@ def update_product(session: Session, actor: Principal, product_id: int, fields: 
 def submit_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
     """Send for platform review; blocked while validation finds errors (422 VALIDATION_FAILED)."""
     product = get_product(session, actor.merchant_id, product_id)
-    product.validation = run_validation(product_fields(product))
+    product.validation = run_validation(session, product.merchant_id, product_fields(product))
     if product.validation["errors"]:
         raise BusinessRuleError("卡种存在校验错误，请修改后再提交", code="VALIDATION_FAILED",
                                 details=product.validation)
