@@ -29,7 +29,7 @@ from server.merchants.schemas import DocumentFormSchema, StaffSchema, StoreSchem
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
-from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES
+from server.products.validation import DEDUCTION_ORDERS, KINDS, VALIDITY_TYPES, product_refund_example
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
 from server.timeutil import shanghai_today
@@ -117,6 +117,7 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
     return render_template(
         "console/product_form.html", fields=fields, product=product, template=template, editable=editable,
         findings=findings, stores=merchants.list_stores(db.session, g.principal), choices=_CHOICES,
+        refund_example=product_refund_example(fields),
     )
 
 

@@ -859,6 +859,42 @@ def refund_example(paid_fen: int, bonus_fen: int, used_fen: int) -> RefundExampl
     )
 
 
+@dataclass(frozen=True)
+class WorkedRefundExample:
+    """``refund_example`` for numbers taken from one product's rules, shown beside its refund settings."""
+
+    paid_fen: int
+    bonus_fen: int
+    used_fen: int
+    fee_percent: int
+    refund: RefundExample
+
+
+#: The example's card has used this share of what was paid (docs/regulations.md: 600 of 1,000).
+EXAMPLE_USED_FIFTHS = 3
+
+
+def product_refund_example(product: Any) -> WorkedRefundExample | None:
+    """The worked refund example [12] for a stored-value product: its top-up tier with the largest bonus
+    (else its face value), three fifths of the payment used. None where nothing is paid in."""
+    if not isinstance(product, Mapping):
+        return None
+    view = _Product(product, date.min)
+    if view.kind != "stored_value":
+        return None
+    tiers = [(amount, bonus) for _, amount, bonus in view.tiers() if amount]
+    if view.get("top_up.enabled") is True and tiers:
+        paid, bonus = max(tiers, key=lambda tier: tier[1])
+    else:
+        paid, bonus = view.fen("face_value_fen") or 0, 0
+    if not paid:
+        return None
+    used = paid * EXAMPLE_USED_FIFTHS // 5
+    fee = view.typed("refund.fee_percent", int)
+    return WorkedRefundExample(paid, bonus, used, fee if fee is not None and 0 <= fee <= 100 else 0,
+                               refund_example(paid, bonus, used))
+
+
 def batch_warnings(price_fen: int, quantity: int, per_user_limit: int | None) -> list[Finding]:
     """Real-name [3] and bank-transfer [4] warnings (MOFCOM measures) on what one buyer can buy at once.
 
