@@ -113,3 +113,22 @@ def test_the_new_kinds_are_uploaded(client, shop, kind):
                            content_type="multipart/form-data",
                            data={"kind": kind, "file": (io.BytesIO(buffer.getvalue()), "scan.png")})
     assert response.status_code == 201 and response.get_json()["kind"] == kind
+
+
+def test_the_platform_lists_say_what_is_still_missing(client, app, admin):
+    from server.cards.numbers import explain_card_no_rule
+
+    merchant_id = _pending_merchant(app, ["business_license"])
+    merchants = client.get("/api/v1/platform/merchants?status=pending_review", headers=admin).get_json()["items"]
+    assert [(m["merchant_id"], m["documents_missing"]) for m in merchants] == [
+        (merchant_id, ["legal_person_id", "company_seal"])]
+    with app.app_context():
+        merchant = factories.merchant(db.session)
+        factories.product(db.session, merchant, status="pending_review", card_no_rule={"prefix": "62", "length": 18})
+        factories.product(db.session, merchant, kind="points", status="pending_review")
+        db.session.commit()
+    items = client.get("/api/v1/platform/card-products?status=pending_review", headers=admin).get_json()["items"]
+    by_kind = {p["kind"]: p for p in items}
+    assert {kind: p["documents_missing"] for kind, p in by_kind.items()} == {"stored_value": ["fund_guarantee"],
+                                                                             "points": []}
+    assert by_kind["stored_value"]["card_no_explanation"] == explain_card_no_rule({"prefix": "62", "length": 18})
