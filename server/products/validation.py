@@ -803,8 +803,9 @@ def regional_closure_notice_long_enough(product: _Product) -> Iterator[Finding]:
 @error_rule
 def regional_caps(product: _Product) -> Iterator[Finding]:
     """Shanghai fitness: stored value ≤ 5,000 yuan; class packages ≤ 20,000 yuan and ≤ 60 sessions;
-    a membership ≤ 24 months (沪体规文〔2025〕1号 Art. 8) [18]. A regional stored-value cap is reported
-    only where the national cap [1] does not already refuse the product."""
+    a membership ≤ 24 months (沪体规文〔2025〕1号 Art. 8) [18]. A count card is a class package unless it
+    is a time pass (``_is_time_pass``). A regional stored-value cap is reported only where the national
+    cap [1] does not already refuse the product."""
     for rule in _prepaid_rules(product):
         where = f"{rule.region_name}（{rule.source}）"
         if product.kind == "stored_value" and rule.stored_value_cap_fen is not None:
@@ -813,7 +814,7 @@ def regional_caps(product: _Product) -> Iterator[Finding]:
             if rule.stored_value_cap_fen < reachable <= national:
                 yield Finding(path, "REGION_STORED_VALUE_CAP_EXCEEDED",
                               f"{where}储值上限为 {_yuan(rule.stored_value_cap_fen)}，本卡可达 {_yuan(reachable)}")
-        if product.kind == "count":
+        if product.kind == "count" and not _is_time_pass(product):
             uses, price = product.typed("uses", int), product.fen("face_value_fen")
             if rule.count_cap_uses is not None and uses is not None and uses > rule.count_cap_uses:
                 yield Finding("uses", "REGION_COUNT_USES_CAP_EXCEEDED",
@@ -824,6 +825,13 @@ def regional_caps(product: _Product) -> Iterator[Finding]:
         days = _validity_days(product)
         if rule.validity_cap_days is not None and days is not None and days > rule.validity_cap_days:
             yield Finding("validity", "REGION_VALIDITY_CAP_EXCEEDED", f"{where}会员卡期限不得超过 24 个月")
+
+
+def _is_time_pass(product: _Product) -> bool:
+    """A count card with at least one use for every day it is valid (健身季卡: 90 entries in 90 days) is a
+    time-based membership, not a class package: its term is what is sold."""
+    uses, days = product.typed("uses", int), _validity_days(product)
+    return uses is not None and days is not None and 0 < days <= uses
 
 
 def _validity_days(product: _Product) -> int | None:

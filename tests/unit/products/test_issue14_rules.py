@@ -260,3 +260,20 @@ def test_the_fitness_stored_value_cap_does_not_repeat_the_national_cap():
     assert "CARD_VALUE_CAP_EXCEEDED" in found and "REGION_STORED_VALUE_CAP_EXCEEDED" not in found
     at_cap = make(STORED, top_up={"enabled": True, "tiers": [{"amount_fen": 500_000, "bonus_fen": 0}]})
     assert not {e for e in errors(at_cap, [SHANGHAI], "fitness") if "CAP" in e}
+
+
+def test_a_daily_pass_is_a_membership_not_a_class_package():
+    quarter = make(COUNT, uses=90, validity={"type": "relative", "days": 90})  # one entry a day
+    assert "REGION_COUNT_USES_CAP_EXCEEDED" not in errors(quarter, [SHANGHAI], "fitness")
+    fewer_uses = make(quarter, uses=89)  # fewer uses than days: sessions sold, a class package
+    assert "REGION_COUNT_USES_CAP_EXCEEDED" in errors(fewer_uses, [SHANGHAI], "fitness")
+    permanent = make(COUNT, uses=90, validity={"type": "permanent"})
+    assert "REGION_COUNT_USES_CAP_EXCEEDED" in errors(permanent, [SHANGHAI], "fitness")
+
+
+def test_every_template_meets_the_rules_of_beijing_and_shanghai():
+    from server.templates_library import load_templates
+
+    for template in load_templates():
+        for regions, industry in (([BEIJING], template["industry"]), ([SHANGHAI], template["industry"])):
+            assert findings(template["defaults"], regions, industry) == (set(), set()), (template["code"], regions)
