@@ -94,12 +94,13 @@ def register(app: Flask) -> None:
         """Load the demo data (safe to run again) and print the logins, last."""
         from server.demo import demo_logins, load_demo
         from server.extensions import get_redis
+        from server.storage import document_storage
         from server.wechat.adapters import get_payment_gateway
 
         if logins_when_up is not None:
             _wait_until_up(logins_when_up.rstrip("/"))
             click.echo("\n".join(demo_logins(logins_when_up.rstrip("/"))))
             return
-        for line in load_demo(db.session, current_app.config, get_redis(), get_payment_gateway()):
+        for line in load_demo(db.session, current_app.config, get_redis(), get_payment_gateway(), document_storage()):
             click.echo(line)
         db.session.commit()

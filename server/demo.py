@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from PIL import Image, ImageDraw
 from redis import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,12 +21,23 @@ from server.issuance.demo import HISTORY_CLAIM_BATCH, HISTORY_PURCHASE_BATCH, lo
 from server.issuance.models import Batch, IssueMethod
 from server.issuance.services import claim
 from server.ledger.models import Journal, LedgerEntry
-from server.merchants.models import Merchant, MerchantKind, MerchantStatus, Staff, StaffRole, Store
+from server.merchants.models import (
+    DocumentKind,
+    Merchant,
+    MerchantDocument,
+    MerchantKind,
+    MerchantStatus,
+    Staff,
+    StaffRole,
+    Store,
+)
+from server.merchants.services import upload_document
 from server.payments.effects import run as run_effect
 from server.payments.models import OrderPurpose, OrderStatus, PaymentOrder
 from server.platform.models import PlatformAdmin
 from server.redemption.models import Redemption
 from server.redemption.services import RedeemRequest, redeem, reverse
+from server.storage import DocumentStorage
 from server.wechat import PaymentGateway, new_out_trade_no
 
 ADMIN = ("admin", "kabao-admin-123")
@@ -48,9 +61,11 @@ def load_demo(
     config: Mapping[str, Any] | None = None,
     redis: Redis | None = None,
     gateway: PaymentGateway | None = None,
+    storage: DocumentStorage | None = None,
 ) -> list[str]:
-    """The platform admin, an approved demo merchant with stores and staff of every role; with ``config``,
-    ``redis`` and ``gateway`` also published products, active batches and a month of history for the reports.
+    """The platform admin, an approved demo merchant with stores and staff of every role; with ``storage``
+    its qualification documents (every kind an approval needs); with ``config``, ``redis`` and ``gateway``
+    also published products, active batches and a month of history for the reports.
     """
     if session.scalar(select(PlatformAdmin).where(PlatformAdmin.username == ADMIN[0])) is None:
         session.add(PlatformAdmin(username=ADMIN[0], password_hash=hash_password(ADMIN[1])))
@@ -87,6 +102,8 @@ def load_demo(
                 )
             )
         session.flush()
+    if storage is not None:
+        _upload_documents(session, storage, merchant)
 
     lines = ["Kabao demo data loaded."]
     if config is not None and redis is not None and gateway is not None:
@@ -103,6 +120,20 @@ def demo_logins(base_url: str = "") -> list[str]:
         for username, password, role, _ in STAFF
     ]
     return lines
+
+
+def _upload_documents(session: Session, storage: DocumentStorage, merchant: Merchant) -> None:
+    """A placeholder image of each document kind the merchant lacks, uploaded as its owner would."""
+    uploaded = set(session.scalars(select(MerchantDocument.kind).where(MerchantDocument.merchant_id == merchant.id)))
+    owner = session.scalar(select(Staff).where(Staff.merchant_id == merchant.id, Staff.role == StaffRole.OWNER))
+    for kind in DocumentKind:
+        if kind in uploaded:
+            continue
+        image = Image.new("RGB", (480, 300), "#F1F3F5")
+        ImageDraw.Draw(image).text((24, 24), f"DEMO {kind.value}", fill="#212529")
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        upload_document(session, storage, _principal(owner), kind=kind, data=buffer.getvalue())
 
 
 #: Demo consumers and, per consumer, the top-ups (fen) and bills (fen) of their month.

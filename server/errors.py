@@ -143,6 +143,16 @@ class CodeInvalid(BusinessRuleError):
     message = "码无效或已过期，请刷新后重试"
 
 
+class DocumentsMissing(BusinessRuleError):
+    """Approval needs qualification documents the merchant has not uploaded; ``details.missing`` lists their kinds."""
+
+    code = "DOCUMENTS_MISSING"
+    message = "资质文件不全"
+
+    def __init__(self, missing: list[str], message: str | None = None) -> None:
+        super().__init__(message, details={"missing": list(missing)})
+
+
 class RateLimited(AppError):
     status = 429
     code = "RATE_LIMITED"

@@ -13,10 +13,10 @@ from server.ledger.accounts import CardBucket, MerchantAccount, card_account, me
 from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, post_journal
 from server.merchants.identity import uscc_check_char
-from server.merchants.models import Merchant, Staff, Store
+from server.merchants.models import DocumentKind, Merchant, MerchantDocument, Staff, Store
 from server.products.models import CardProduct
 
-__all__ = ["CardProduct", "Merchant", "card", "merchant", "product", "staff", "store"]
+__all__ = ["CardProduct", "Merchant", "card", "documents", "merchant", "product", "staff", "store"]
 
 _seq = itertools.count(1)
 
@@ -43,6 +43,15 @@ def merchant(session: Session, **fields) -> Merchant:
     session.add(row)
     session.flush()
     return row
+
+
+def documents(session: Session, merchant_row: Merchant, kinds=tuple(DocumentKind)) -> list[MerchantDocument]:
+    """Qualification document rows (no file behind them) of ``kinds``: by default all that any approval needs."""
+    rows = [MerchantDocument(merchant_id=merchant_row.id, kind=kind, storage_key=f"test-{kind}.png",
+                             content_type="image/png", size_bytes=1) for kind in kinds]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def store(session: Session, merchant_row: Merchant, **fields) -> Store:

@@ -7,13 +7,14 @@ from flask import Response, jsonify
 from server.api import docs_schemas as docs
 from server.api.products import product_to_dict
 from server.auth import PrincipalKind, current_principal, issue_token, require, token_ttl
+from server.cards.numbers import explain_card_no_rule
 from server.db import db
 from server.extensions import get_redis
 from server.merchants import wechat_pay
-from server.merchants.models import Merchant
+from server.merchants.models import MERCHANT_REQUIRED_DOCUMENTS, Merchant
 from server.merchants.schemas import LoginSchema, WeChatPaySchema
 from server.merchants.serializers import merchant_to_dict
-from server.merchants.services import list_documents
+from server.merchants.services import list_documents, missing_documents
 from server.openapi import BINARY
 from server.pagination import paginate
 from server.platform import services
@@ -41,10 +42,13 @@ def login(body):
 @admin_only
 @blueprint.arguments(ListArgs, location="query")
 def merchants(args):
-    """Merchants, e.g. ?status=pending_review, with their qualification documents."""
+    """Merchants, e.g. ?status=pending_review, with their qualification documents and the kinds approval
+    still needs (``documents_missing``)."""
     return jsonify(paginate(
         db.session, services.merchants_by_status(args["status"]), Merchant.id, limit=args["limit"],
-        cursor=args["cursor"], serialize=lambda m: merchant_to_dict(m, list_documents(db.session, m.id)),
+        cursor=args["cursor"], serialize=lambda m: {
+            **merchant_to_dict(m, list_documents(db.session, m.id)),
+            "documents_missing": missing_documents(db.session, m.id, MERCHANT_REQUIRED_DOCUMENTS)},
     ))
 
 
@@ -85,10 +89,14 @@ def document(document_id: int):
 @admin_only
 @blueprint.arguments(ListArgs, location="query")
 def card_products(args):
-    """Products, e.g. ?status=pending_review, with their validation results."""
+    """Products, e.g. ?status=pending_review, with their validation results, their card-number rule
+    explained (``card_no_explanation``) and the merchant's documents approval still needs."""
     stmt = products.list_products(db.session, None, args["status"])
     return jsonify(paginate(db.session, stmt, CardProduct.id, limit=args["limit"], cursor=args["cursor"],
-                            serialize=product_to_dict))
+                            serialize=lambda p: {
+                                **product_to_dict(p), "card_no_explanation": explain_card_no_rule(p.card_no_rule),
+                                "documents_missing": missing_documents(db.session, p.merchant_id,
+                                                                       products.approval_documents(p))}))
 
 
 @blueprint.route("/card-products/<int:product_id>/review", methods=["POST"])

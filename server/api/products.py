@@ -64,7 +64,7 @@ def validate():
         if template is None:
             raise ValidationError({"template_code": "模板不存在"})
         fields = {**template["defaults"], **fields}
-    return jsonify(services.run_validation(fields))
+    return jsonify(services.run_validation(db.session, current_principal().merchant_id, fields))
 
 
 @blueprint.route("/merchant/card-products", methods=["POST"])

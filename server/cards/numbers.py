@@ -7,7 +7,8 @@ scheme bank cards use), so a mistyped digit or two swapped neighbours are caught
 from __future__ import annotations
 
 import secrets
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from server.products.validation import CARD_NO_MAX_LENGTH, CARD_NO_MIN_LENGTH, CARD_NO_MIN_RANDOM_DIGITS
 
@@ -15,6 +16,8 @@ from server.products.validation import CARD_NO_MAX_LENGTH, CARD_NO_MIN_LENGTH, C
 DEFAULT_LENGTH = 16
 #: Digits of a card secret; see new_card_secret.
 SECRET_DIGITS = 12
+#: Fresh numbers drawn before issuing gives up; with ≥ 10^8 numbers per product, needing a second is already rare.
+CARD_NO_ATTEMPTS = 8
 
 
 class RandomSource(Protocol):
@@ -50,6 +53,49 @@ def luhn_valid(number: str) -> bool:
 def is_valid_card_no(number: str) -> bool:
     """A well-formed card number: 12–19 digits ending in a correct Luhn check digit."""
     return CARD_NO_MIN_LENGTH <= len(number) <= CARD_NO_MAX_LENGTH and luhn_valid(number)
+
+
+def card_no_settings(rule: Mapping[str, Any] | None) -> tuple[str, int]:
+    """(prefix, length) of a product's ``card_no`` rule; an empty one means no prefix and DEFAULT_LENGTH."""
+    rule = rule or {}
+    return rule.get("prefix") or "", rule.get("length") or DEFAULT_LENGTH
+
+
+class _Sample:
+    """A fixed "random" source: the digits 1234567890… so an example number is the same every time."""
+
+    def randbelow(self, exclusive_upper_bound: int) -> int:
+        digits = len(str(exclusive_upper_bound - 1))
+        return int(("1234567890" * 2)[:digits]) % exclusive_upper_bound
+
+
+def explain_card_no_rule(rule: Mapping[str, Any] | None) -> list[str]:
+    """The card-number rule explained (卡号生成逻辑说明) for platform review, one Chinese sentence a line.
+
+    Built from the product's ``card_no`` settings and this module's constants and generator, so it
+    says what issuing actually does; a rule the generator refuses is said to be unusable."""
+    prefix, length = card_no_settings(rule)
+    try:
+        sample = generate_card_no(prefix, length, _Sample())
+    except (ValueError, TypeError, AttributeError):  # a mistyped rule: validation reports it
+        return [
+            f"当前卡号规则（前缀「{prefix}」，长度 {length}）无法生成卡号："
+            f"卡号须为 {CARD_NO_MIN_LENGTH}–{CARD_NO_MAX_LENGTH} 位数字，"
+            f"前缀之后至少 {CARD_NO_MIN_RANDOM_DIGITS} 位随机数字和 1 位校验位，请商户按智能校验结果修改。",
+        ]
+    random_digits = length - len(prefix) - 1
+    head = f"固定前缀「{prefix}」（{len(prefix)} 位）" if prefix else "无固定前缀"
+    return [
+        f"卡号结构：共 {length} 位纯数字 = {head} + {random_digits} 位随机数字 + 1 位 Luhn 校验位，例如 {sample}。",
+        f"随机数字：由密码学安全随机数生成器（Python secrets）均匀抽取，每个卡种共 10^{random_digits} 种组合，"
+        "不按顺序编号，无法由已知卡号推算其他卡号。",
+        "校验位：末位按 Luhn 算法（ISO/IEC 7812，银行卡同款模 10 校验）计算，"
+        "输错一位或相邻两位颠倒时在查询前即被识别。",
+        f"唯一性：卡号在全平台唯一（数据库唯一约束）；发卡时先查重，并发撞号由唯一约束拦截后重新抽取，最多尝试 "
+        f"{CARD_NO_ATTEMPTS} 次。",
+        f"卡密：每张卡另配 {SECRET_DIGITS} 位随机数字卡密，加密存储（Fernet 对称加密），数据库中不存明文；"
+        "仅持卡人本人可查看，查看接口限频并记入审计日志；卡片转赠后重新生成卡密。",
+    ]
 
 
 def generate_card_no(prefix: str, length: int, rng: RandomSource = secrets) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.cards.events import record_card_event
 from server.cards.models import Card, CardStatus
-from server.cards.numbers import DEFAULT_LENGTH, generate_card_no, new_card_secret
+from server.cards.numbers import CARD_NO_ATTEMPTS, card_no_settings, generate_card_no, new_card_secret
 from server.crypto import decrypt, encrypt
 from server.db import utcnow
 from server.errors import Conflict, NotFound
@@ -27,8 +27,6 @@ from server.ledger.services import Posting, post_journal, transfer
 from server.products.models import CardKind, CardProduct
 from server.timeutil import SHANGHAI
 
-#: Fresh numbers drawn before giving up; with ≥ 10^8 numbers per product, needing a second is already rare.
-CARD_NO_ATTEMPTS = 8
 #: A fixed validity ends at the last second of its end date, Shanghai time.
 _END_OF_DAY = time(23, 59, 59)
 
@@ -95,8 +93,7 @@ def insert_with_new_number(session: Session, product: CardProduct, fields: dict[
     the unique constraint inside a SAVEPOINT, so only that attempt is undone. (On SQLite a savepoint
     opened before the transaction's first write is released as a commit, so callers write first —
     taking stock, marking a code, settling an order — as every issuing path does.)"""
-    rule = product.card_no_rule or {}
-    prefix, length = rule.get("prefix") or "", rule.get("length") or DEFAULT_LENGTH
+    prefix, length = card_no_settings(product.card_no_rule)
     for _ in range(CARD_NO_ATTEMPTS):
         card_no = generate_card_no(prefix, length)
         if session.scalar(select(Card.id).where(Card.card_no == card_no)) is not None:

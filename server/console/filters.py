@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from jinja2 import Undefined
 
+from server.merchants.models import DOCUMENT_LABELS
 from server.regions import region_name
 from server.reports.exports import percent_text
 from server.timeutil import SHANGHAI
@@ -25,7 +26,7 @@ LABELS: dict[str, dict[str, str]] = {
     "merchant_kind": {"chain": "连锁", "individual": "个体", "ecommerce": "电商"},
     "card_kind": {"stored_value": "储值卡", "count": "次卡", "points": "积分卡", "discount": "折扣卡"},
     "role": {"owner": "店主", "manager": "店长", "cashier": "收银员", "finance": "财务", "operations": "运营"},
-    "document_kind": {"business_license": "营业执照", "legal_person_id": "法人身份证"},
+    "document_kind": {str(kind): label for kind, label in DOCUMENT_LABELS.items()},
     "validity_type": {"permanent": "永久有效", "fixed": "固定日期", "relative": "激活后若干天"},
     "deduction_order": {
         "proportional": "本金与赠送按比例扣减", "bonus_first": "先扣赠送金额", "principal_first": "先扣本金",

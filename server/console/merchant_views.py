@@ -30,7 +30,7 @@ from server.merchants.schemas import DocumentFormSchema, RegisterSchema, StaffSc
 from server.pagination import paginate
 from server.products import services as products
 from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
-from server.products.validation import DEDUCTION_ORDERS, FORMS, KINDS, VALIDITY_TYPES
+from server.products.validation import DEDUCTION_ORDERS, FORMS, KINDS, VALIDITY_TYPES, product_refund_example
 from server.regions import region_tree
 from server.storage import document_storage
 from server.templates_library import get_template, load_templates
@@ -149,7 +149,8 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
     others are those recorded when they were last saved. A refused save adds its field messages."""
     editable = product is None or PRODUCT_LIFECYCLE.allows(product.status, "edit")
     editable = editable and permitted("console.update_product")
-    findings = products.run_validation({**fields, "face_image": products.face_size(product)}) if editable \
+    findings = products.run_validation(db.session, g.principal.merchant_id,
+                                       {**fields, "face_image": products.face_size(product)}) if editable \
         else product.validation
     error = g.get("error")
     if isinstance(error, ValidationError):
@@ -160,6 +161,7 @@ def _wizard(fields: dict[str, Any], *, product: CardProduct | None, template: di
     return render_template(
         "console/product_form.html", fields=fields, product=product, template=template, editable=editable,
         findings=findings, stores=merchants.list_stores(db.session, g.principal), choices=_CHOICES,
+        refund_example=product_refund_example(fields),
     )
 
 
@@ -200,7 +202,7 @@ def create_product() -> Response:
 @console_login_required(Action.VIEW_PRODUCTS)
 def validate_product() -> Response:
     """Live validation for the wizard's script: ``{errors, warnings}`` of the form as typed."""
-    return jsonify(products.run_validation(product_from_form(request.form)))
+    return jsonify(products.run_validation(db.session, g.principal.merchant_id, product_from_form(request.form)))
 
 
 @blueprint.get("/products")

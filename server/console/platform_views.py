@@ -7,17 +7,19 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
+from server.cards.numbers import explain_card_no_rule
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import ADMIN, platform_login_required
 from server.console.forms import load_form
-from server.db import db
+from server.db import db, utcnow
 from server.merchants import wechat_pay
-from server.merchants.models import Merchant, MerchantStatus
-from server.merchants.services import list_documents
+from server.merchants.models import MERCHANT_REQUIRED_DOCUMENTS, Merchant, MerchantStatus
+from server.merchants.services import list_documents, missing_documents
 from server.pagination import paginate
 from server.platform import services as platform
 from server.platform.models import PlatformAdmin
+from server.platform.review_time import REVIEW_PROMISE_WORKING_DAYS, review_wait
 from server.products import services as products
 from server.products.models import CardProduct, ProductStatus
 from server.products.schemas import ReviewSchema
@@ -76,7 +78,14 @@ def merchants() -> str:
     page = paginate(db.session, platform.merchants_by_status(status), Merchant.id, limit=PAGE_SIZE,
                     cursor=request.args.get("cursor"), serialize=lambda merchant: merchant)
     documents = {merchant.id: list_documents(db.session, merchant.id) for merchant in page["items"]}
-    return render_template("platform/merchants.html", page=page, status=status, documents=documents,
+    missing = {merchant.id: missing_documents(db.session, merchant.id, MERCHANT_REQUIRED_DOCUMENTS)
+               for merchant in page["items"]}
+    now = utcnow()
+    # A merchant waits from registration; nothing moves it back to pending_review afterwards.
+    waits = {merchant.id: review_wait(merchant.created_at, now) for merchant in page["items"]
+             if merchant.status == MerchantStatus.PENDING_REVIEW}
+    return render_template("platform/merchants.html", page=page, status=status, documents=documents, missing=missing,
+                           waits=waits, promise=REVIEW_PROMISE_WORKING_DAYS,
                            statuses=list(MerchantStatus), reviewable=platform.REVIEWABLE,
                            shared_account=_shared_pay_account())
 
@@ -119,7 +128,15 @@ def product_list() -> str:
     merchant_ids = {product.merchant_id for product in page["items"]}
     merchant_names = {m.id: m.name for m in db.session.scalars(
         platform.merchants_by_status(None).where(Merchant.id.in_(merchant_ids)))}
+    missing = {product.id: missing_documents(db.session, product.merchant_id, products.approval_documents(product))
+               for product in page["items"]}
+    now = utcnow()
+    # A pending product cannot be edited, so its last change is its submission.
+    waits = {product.id: review_wait(product.updated_at, now) for product in page["items"]
+             if product.status == ProductStatus.PENDING_REVIEW}
     return render_template("platform/products.html", page=page, status=status, merchant_names=merchant_names,
+                           missing=missing, explain_card_no=explain_card_no_rule, waits=waits,
+                           promise=REVIEW_PROMISE_WORKING_DAYS,
                            statuses=list(ProductStatus), fields_of=products.product_fields)
 
 

@@ -60,6 +60,26 @@ class Merchant(CreatedAt, db.Model):
 class DocumentKind(StrEnum):
     BUSINESS_LICENSE = "business_license"
     LEGAL_PERSON_ID = "legal_person_id"
+    COMPANY_SEAL = "company_seal"
+    #: 资金保障证明 or 风险准备金缴纳凭证, needed by a merchant issuing prepaid cards.
+    FUND_GUARANTEE = "fund_guarantee"
+
+    @property
+    def label(self) -> str:
+        return DOCUMENT_LABELS[self]
+
+
+#: Chinese names of the document kinds, for messages and the consoles.
+DOCUMENT_LABELS: dict[str, str] = {
+    DocumentKind.BUSINESS_LICENSE: "营业执照",
+    DocumentKind.LEGAL_PERSON_ID: "法人身份证",
+    DocumentKind.COMPANY_SEAL: "公章扫描件",
+    DocumentKind.FUND_GUARANTEE: "资金保障证明或风险准备金缴纳凭证",
+}
+#: What the platform needs to approve a merchant (docs/api.md, Qualification documents).
+MERCHANT_REQUIRED_DOCUMENTS = (DocumentKind.BUSINESS_LICENSE, DocumentKind.LEGAL_PERSON_ID, DocumentKind.COMPANY_SEAL)
+#: What approving a prepaid (stored-value or count) product needs of its merchant as well.
+PREPAID_REQUIRED_DOCUMENTS = (DocumentKind.FUND_GUARANTEE,)
 
 
 class MerchantDocument(CreatedAt, db.Model):
@@ -70,7 +90,7 @@ class MerchantDocument(CreatedAt, db.Model):
 
     id: Mapped[IntPK]
     merchant_id: Mapped[int] = merchant_fk()
-    #: business_license or legal_person_id.
+    #: business_license, legal_person_id, company_seal or fund_guarantee.
     kind: Mapped[str] = mapped_column(String(30))
     #: Key of the file in the document storage backend.
     storage_key: Mapped[str] = mapped_column(String(200))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal, PrincipalKind, hash_password, verify_password
-from server.errors import Forbidden, MerchantNotApproved, NotFound, ValidationError
+from server.errors import DocumentsMissing, Forbidden, MerchantNotApproved, NotFound, ValidationError
 from server.merchants.models import (
+    DOCUMENT_LABELS,
     DocumentKind,
     Merchant,
     MerchantDocument,
@@ -233,3 +234,17 @@ def list_documents(session: Session, merchant_id: int) -> list[MerchantDocument]
     return list(session.scalars(
         select(MerchantDocument).where(MerchantDocument.merchant_id == merchant_id).order_by(MerchantDocument.id)
     ))
+
+
+def missing_documents(session: Session, merchant_id: int, required: Iterable[DocumentKind]) -> list[str]:
+    """The kinds in ``required`` of which the merchant has uploaded no document, in ``required``'s order."""
+    uploaded = set(session.scalars(select(MerchantDocument.kind).where(MerchantDocument.merchant_id == merchant_id)))
+    return [str(kind) for kind in required if kind not in uploaded]
+
+
+def require_documents(session: Session, merchant_id: int, required: Iterable[DocumentKind]) -> None:
+    """422 DOCUMENTS_MISSING (``details.missing``, the Chinese names in the message) unless all are uploaded."""
+    missing = missing_documents(session, merchant_id, required)
+    if missing:
+        names = "、".join(DOCUMENT_LABELS[kind] for kind in missing)
+        raise DocumentsMissing(missing, f"缺少资质文件：{names}，请商户上传后再审核通过")

@@ -10,8 +10,8 @@ from server.audit.services import record
 from server.auth import Principal, PrincipalKind, verify_password
 from server.db import utcnow
 from server.errors import Conflict, NotFound
-from server.merchants.models import Merchant, MerchantDocument, MerchantStatus
-from server.merchants.services import get_merchant
+from server.merchants.models import MERCHANT_REQUIRED_DOCUMENTS, Merchant, MerchantDocument, MerchantStatus
+from server.merchants.services import get_merchant, require_documents
 from server.platform.models import PlatformAdmin
 from server.ratelimit import FailureLimit, guard_login
 from server.storage import DocumentStorage
@@ -35,10 +35,15 @@ def merchants_by_status(status: str | None):
 
 
 def review_merchant(session: Session, admin_id: int, merchant_id: int, decision: str, comment: str) -> Merchant:
-    """Approve or reject a merchant's qualifications; the comment is shown to the merchant."""
+    """Approve or reject a merchant's qualifications; the comment is shown to the merchant.
+
+    Approval needs the business licence, the legal person's ID and the company seal scan (422
+    DOCUMENTS_MISSING); a rejection needs nothing."""
     merchant = get_merchant(session, merchant_id)
     if merchant.status not in REVIEWABLE:
         raise Conflict(f"商户当前状态为 {merchant.status}，不能审核")
+    if decision == "approve":
+        require_documents(session, merchant.id, MERCHANT_REQUIRED_DOCUMENTS)
     before = merchant.status
     merchant.status = MerchantStatus.APPROVED if decision == "approve" else MerchantStatus.REJECTED
     merchant.review_comment = comment

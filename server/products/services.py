@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.auth import Principal
 from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
-from server.merchants.models import Store
-from server.merchants.services import get_merchant, require_approved
-from server.products.models import PRODUCT_LIFECYCLE, CardProduct, ProductStatus
+from server.merchants.models import PREPAID_REQUIRED_DOCUMENTS, DocumentKind, Store
+from server.merchants.services import get_merchant, require_approved, require_documents
+from server.products.models import PRODUCT_LIFECYCLE, CardKind, CardProduct, ProductStatus
 from server.products.validation import validate_product
 from server.storage import DocumentStorage
 from server.templates_library import get_template
@@ -50,8 +50,24 @@ def product_fields(product: CardProduct) -> dict[str, Any]:
     return {name: copy.deepcopy(getattr(product, _COLUMN_OF.get(name, name))) for name in PRODUCT_FIELDS}
 
 
-def run_validation(fields: dict[str, Any]) -> dict[str, Any]:
-    return validate_product(fields, today=shanghai_today()).to_dict()
+def scope_regions(session: Session, merchant_id: int, scope: Any) -> list[str]:
+    """Region codes of the merchant's stores in ``scope``: every store for "all", else the listed ones."""
+    stmt = select(Store.region_code).where(Store.merchant_id == merchant_id)
+    if scope != "all":
+        listed = scope if isinstance(scope, list) else []
+        ids = [int(s) for s in listed if (isinstance(s, int) and not isinstance(s, bool))
+               or (isinstance(s, str) and s.isascii() and s.isdigit())]
+        stmt = stmt.where(Store.id.in_(ids))
+    return sorted(set(session.scalars(stmt)))
+
+
+def run_validation(session: Session, merchant_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Smart validation of ``fields`` as ``merchant_id`` would sell them: the regional rules of the
+    stores in the product's scope (default "all") and of the merchant's industry apply."""
+    merchant = get_merchant(session, merchant_id)
+    regions = scope_regions(session, merchant_id, fields.get("store_scope", "all"))
+    return validate_product(fields, today=shanghai_today(), region_codes=regions,
+                            industry=merchant.industry).to_dict()
 
 
 def face_size(product: CardProduct | None) -> dict[str, int] | None:
@@ -60,15 +76,15 @@ def face_size(product: CardProduct | None) -> dict[str, int] | None:
     return {"width": face["width"], "height": face["height"]} if face else None
 
 
-def validate_stored(product: CardProduct) -> dict[str, Any]:
+def validate_stored(session: Session, product: CardProduct) -> dict[str, Any]:
     """Validation of a stored product: its fields and the pixel size of its uploaded face, if any."""
-    return run_validation({**product_fields(product), "face_image": face_size(product)})
+    return run_validation(session, product.merchant_id, {**product_fields(product), "face_image": face_size(product)})
 
 
-def _apply(product: CardProduct, fields: dict[str, Any]) -> None:
+def _apply(session: Session, product: CardProduct, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         setattr(product, _COLUMN_OF.get(name, name), value)
-    product.validation = validate_stored(product)
+    product.validation = validate_stored(session, product)
 
 
 def _check_store_scope(session: Session, merchant_id: int, scope: Any) -> None:
@@ -104,7 +120,7 @@ def create_product(
         raise ValidationError(missing)
     _check_store_scope(session, actor.merchant_id, merged["store_scope"])
     product = CardProduct(merchant_id=actor.merchant_id, template_code=template_code, status=ProductStatus.DRAFT)
-    _apply(product, {name: merged[name] for name in PRODUCT_FIELDS})
+    _apply(session, product, {name: merged[name] for name in PRODUCT_FIELDS})
     session.add(product)
     session.flush()
     _audit(session, actor, product, "product.create", {"template_code": template_code})
@@ -118,7 +134,7 @@ def update_product(session: Session, actor: Principal, product_id: int, fields: 
         raise Conflict("只有草稿或被驳回的卡种可以修改")
     if "store_scope" in fields:
         _check_store_scope(session, actor.merchant_id, fields["store_scope"])
-    _apply(product, fields)
+    _apply(session, product, fields)
     PRODUCT_LIFECYCLE.apply(product, "edit")
     session.flush()
     _audit(session, actor, product, "product.update", {"fields": sorted(fields)})
@@ -148,7 +164,7 @@ def set_face_image(session: Session, actor: Principal, storage: DocumentStorage,
     if fmt not in FACE_FORMATS:
         raise ValidationError({"file": "卡面图片应为 PNG 或 JPEG"})
     product.face_image = {"key": storage.save(data, FACE_FORMATS[fmt]), "width": width, "height": height}
-    _apply(product, {})
+    _apply(session, product, {})
     PRODUCT_LIFECYCLE.apply(product, "edit")
     session.flush()
     _audit(session, actor, product, "product.face", {"width": width, "height": height})
@@ -158,7 +174,7 @@ def set_face_image(session: Session, actor: Principal, storage: DocumentStorage,
 def submit_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
     """Send for platform review; blocked while validation finds errors (422 VALIDATION_FAILED)."""
     product = get_product(session, actor.merchant_id, product_id)
-    product.validation = validate_stored(product)
+    product.validation = validate_stored(session, product)
     if product.validation["errors"]:
         raise BusinessRuleError("卡种存在校验错误，请修改后再提交", code="VALIDATION_FAILED",
                                 details=product.validation)
@@ -168,9 +184,19 @@ def submit_product(session: Session, actor: Principal, product_id: int) -> CardP
     return product
 
 
+def approval_documents(product: CardProduct) -> tuple[DocumentKind, ...]:
+    """The merchant's documents approving ``product`` needs: the fund guarantee for a prepaid one."""
+    return PREPAID_REQUIRED_DOCUMENTS if CardKind(product.kind).prepaid else ()
+
+
 def review_product(session: Session, admin_id: int, product_id: int, decision: str, comment: str) -> CardProduct:
-    """Platform decision on a pending product; the comment is shown to the merchant."""
+    """Platform decision on a pending product; the comment is shown to the merchant.
+
+    Approving a prepaid product (stored value or count) needs its merchant's fund-guarantee
+    certificate or risk-reserve receipt (422 DOCUMENTS_MISSING)."""
     product = get_product(session, None, product_id)
+    if decision == "approve" and PRODUCT_LIFECYCLE.allows(product.status, "approve"):
+        require_documents(session, product.merchant_id, approval_documents(product))
     before, after = PRODUCT_LIFECYCLE.apply(product, decision)
     product.review_comment = comment
     session.flush()

@@ -10,13 +10,14 @@ docs/regulations.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import MAXYEAR, date, timedelta
 from typing import Any, Literal
 
 from server.money import yuan
 from server.products.models import CardKind, DeductionOrder
+from server.products.regional_rules import RegionalRule, rules_for
 
 #: The closed sets of choices, as the enums the services switch on define them (tuples: a bad
 #: input may be unhashable).
@@ -162,9 +163,11 @@ def _add_years(day: date, years: int) -> date:
 class _Product:
     """Typed read access to a raw product; a missing or mistyped value reads as None."""
 
-    def __init__(self, raw: Mapping[str, Any], today: date) -> None:
+    def __init__(self, raw: Mapping[str, Any], today: date, regional: list[RegionalRule] | None = None) -> None:
         self.raw = raw
         self.today = today
+        #: The local rules of the regions its stores lie in (server/products/regional_rules.py).
+        self.regional = regional or []
 
     def get(self, path: str) -> Any:
         value: Any = self.raw
@@ -262,11 +265,16 @@ def warning_rule(check: Check) -> Check:
     return check
 
 
-def validate_product(product: Any, *, today: date) -> ValidationResult:
-    """Run every rule; never raises, whatever ``product`` holds."""
+def validate_product(
+    product: Any, *, today: date, region_codes: Iterable[str] = (), industry: str | None = None
+) -> ValidationResult:
+    """Run every rule; never raises, whatever ``product`` holds.
+
+    ``region_codes`` are those of the stores in the product's scope and ``industry`` the merchant's:
+    they select the regional rules that apply (a product checked without them meets national rules only)."""
     if not isinstance(product, Mapping):
         return ValidationResult([Finding("product", "INVALID_TYPE", "卡种配置必须是一个对象")], [])
-    view = _Product(product, today)
+    view = _Product(product, today, rules_for(region_codes, industry, today))
     errors: list[Finding] = []
     warnings: list[Finding] = []
     for severity, check in RULES:
@@ -670,6 +678,207 @@ def card_no_leaves_room_for_random_digits(product: _Product) -> Iterator[Finding
         )
 
 
+# --- face value and names (seed: 「卡片面值」与「使用规则」混淆；名称避免误导) ---------------------------
+
+
+#: Chinese names of the kinds, as findings name them.
+_KIND_LABELS = {"stored_value": "储值卡", "count": "次卡", "points": "积分卡", "discount": "折扣卡"}
+#: Words of a name that say which kind the card is.
+_KIND_WORDS = (("次卡", "count"), ("储值卡", "stored_value"), ("充值卡", "stored_value"), ("积分卡", "points"),
+               ("折扣卡", "discount"))
+_PERMANENT_WORDS = ("永久", "终身", "无限期")
+_UNLIMITED_WORDS = ("无限", "不限次")
+_FREE_WORDS = ("免费",)
+
+
+@error_rule
+def stored_value_has_face_value_or_top_up(product: _Product) -> Iterator[Finding]:
+    """A stored-value card is loaded by its face value (固定面值卡, e.g. 100 元) or by top-ups (储值卡,
+    e.g. 充300送50); with neither it can never hold anything. The seed's common failure: face value and
+    usage rules confused."""
+    if product.kind != "stored_value" or product.get("top_up.enabled") is True:
+        return
+    face_value = product.get("face_value_fen")
+    if face_value is None or (_is_a(face_value, int) and face_value == 0):
+        yield Finding(
+            "face_value_fen", "FACE_VALUE_OR_TOP_UP_REQUIRED",
+            "储值卡须设置面值或开启充值（面值与使用规则混淆）：固定面值卡请填写每张卡的面额（如 100 元），"
+            "可充值的储值卡请设置充值规则（如充300送50）",
+        )
+
+
+def _name(product: _Product) -> str:
+    return re.sub(r"\s+", "", product.typed("name", str) or "")
+
+
+@warning_rule
+def name_matches_kind(product: _Product) -> Iterator[Finding]:
+    """A name saying 次卡 on a stored-value card (or 储值卡 on a count card, …) misleads the holder."""
+    name, kind = _name(product), product.kind
+    if kind is None:
+        return
+    for word in dict.fromkeys(word for word, word_kind in _KIND_WORDS if word in name and word_kind != kind):
+        yield Finding("name", "NAME_KIND_MISMATCH",
+                      f"卡名含「{word}」，但卡种类型是{_KIND_LABELS[kind]}，容易误导持卡人")
+
+
+@warning_rule
+def name_promises_only_what_rules_give(product: _Product) -> Iterator[Finding]:
+    """永久 / 无限 / 免费 in a name are promises: the validity, the uses and the price must keep them."""
+    name = _name(product)
+    permanent = next((word for word in _PERMANENT_WORDS if word in name), None)
+    if permanent and product.validity_type != "permanent":
+        yield Finding("name", "NAME_PROMISES_PERMANENT", f"卡名含「{permanent}」，但有效期不是永久有效")
+    unlimited = next((word for word in _UNLIMITED_WORDS if word in name and f"{word}期" not in name), None)
+    if unlimited and product.kind == "count":
+        uses = product.typed("uses", int)
+        told = f"只有 {uses} 次" if uses is not None else "次数有限"
+        yield Finding("name", "NAME_PROMISES_UNLIMITED", f"卡名含「{unlimited}」，但次卡{told}")
+    elif unlimited and product.kind == "stored_value":
+        yield Finding("name", "NAME_PROMISES_UNLIMITED", f"卡名含「{unlimited}」，但储值卡只能消费卡内余额")
+    free = next((word for word in _FREE_WORDS if word in name), None)
+    if free and product.prepaid:
+        yield Finding("name", "NAME_PROMISES_FREE", f"卡名含「{free}」，但{_KIND_LABELS[product.kind]}需预付购买")
+
+
+# --- regional rules (docs/regulations.md 16–18; the data is server/products/regional_rules.py) --------
+
+_DAYS_WITHIN = re.compile(r"(?<![0-9])([0-9]{1,3})个?(工作)?[日天](?:之)?内")
+_REFUND_PAID = re.compile(r"退(?:款|还|回)")
+_REFUND_PAYOUT = re.compile(r"到账|退还至|退回至|办理|办结|完成|原路")
+_FULL_REFUND = re.compile(r"全额退")
+_CANCELLATION = re.compile(r"退卡|退款|退还")
+_CLOSURE = re.compile(r"停业|歇业|闭店|关店|迁址|搬迁")
+_NOTICE_DAYS = re.compile(r"提前\s*([0-9]{1,3})\s*个?(工作)?[日天]")
+
+
+def _calendar_days(days: str, working: str) -> int:
+    """N days as calendar days; N working days span at least N × 7 ÷ 5 (rounded up)."""
+    return -(-int(days) * 7 // 5) if working else int(days)
+
+
+_SENTENCE_SEPARATORS = re.compile(r"[。；;！!？?\n]")
+
+
+def _clauses(product: _Product) -> list[str]:
+    """The sentences of the terms: a condition and its consequence sit on both sides of a comma."""
+    terms = re.sub(r"[ \t\r\f\v\u3000]+", "", product.typed("terms", str) or "")
+    return [clause for clause in _SENTENCE_SEPARATORS.split(terms) if clause]
+
+
+def _prepaid_rules(product: _Product) -> list[RegionalRule]:
+    return product.regional if product.prepaid else []
+
+
+@error_rule
+def regional_refund_paid_in_time(product: _Product) -> Iterator[Finding]:
+    """Beijing: refunds other than the cooling-off one are paid within 15 days (Art. 15–17) [16].
+
+    A clause that pays a refund out (到账, 退还至, 办理…) in more days than the region allows."""
+    for rule in _prepaid_rules(product):
+        if rule.refund_within_days is None:
+            continue
+        for clause in _clauses(product):
+            if not (_REFUND_PAID.search(clause) and _REFUND_PAYOUT.search(clause)):
+                continue
+            days = [_calendar_days(n, working) for n, working in _DAYS_WITHIN.findall(clause)]
+            if any(day > rule.refund_within_days for day in days):
+                yield Finding(
+                    "terms", "REGION_REFUND_TOO_SLOW",
+                    f"{rule.region_name}规定退款应在 {rule.refund_within_days} 日内办结（{rule.source}）："
+                    f"「{clause}」",
+                )
+
+
+@error_rule
+def regional_cooling_off_not_shortened(product: _Product) -> Iterator[Finding]:
+    """Beijing: the whole prepayment is refundable within 7 days if nothing was used (Art. 11) [16]; terms
+    granting a full refund for a shorter window cut that right."""
+    for rule in _prepaid_rules(product):
+        if rule.cooling_off_days is None:
+            continue
+        for clause in _clauses(product):
+            days = [_calendar_days(n, working) for n, working in _DAYS_WITHIN.findall(clause)]
+            if _FULL_REFUND.search(clause) and days and max(days) < rule.cooling_off_days:
+                yield Finding(
+                    "terms", "REGION_COOLING_OFF_TOO_SHORT",
+                    f"{rule.region_name}规定购卡 {rule.cooling_off_days} 日内未使用的可全额退款（{rule.source}）："
+                    f"「{clause}」",
+                )
+
+
+@error_rule
+def regional_terms_state_cancellation(product: _Product) -> Iterator[Finding]:
+    """Shanghai: the published terms say how to cancel the card (Art. 13) [17]."""
+    for rule in _prepaid_rules(product):
+        if rule.terms_state_cancellation and not _CANCELLATION.search(product.typed("terms", str) or ""):
+            yield Finding("terms", "REGION_TERMS_NO_CANCELLATION",
+                          f"{rule.region_name}要求使用须知写明退卡（退款）方式（{rule.source}）")
+
+
+@error_rule
+def regional_closure_notice_long_enough(product: _Product) -> Iterator[Finding]:
+    """Shanghai: holders are told 30 days before the business closes or moves (Art. 17) [17]."""
+    for rule in _prepaid_rules(product):
+        if rule.closure_notice_days is None:
+            continue
+        for clause in _clauses(product):
+            if not _CLOSURE.search(clause):
+                continue
+            days = [_calendar_days(n, working) for n, working in _NOTICE_DAYS.findall(clause)]
+            if days and min(days) < rule.closure_notice_days:
+                yield Finding(
+                    "terms", "REGION_CLOSURE_NOTICE_TOO_SHORT",
+                    f"{rule.region_name}规定停业或迁址须提前 {rule.closure_notice_days} 日告知持卡人"
+                    f"（{rule.source}）：「{clause}」",
+                )
+
+
+@error_rule
+def regional_caps(product: _Product) -> Iterator[Finding]:
+    """Shanghai fitness: stored value ≤ 5,000 yuan; class packages ≤ 20,000 yuan and ≤ 60 sessions;
+    a membership ≤ 24 months (沪体规文〔2025〕1号 Art. 8) [18]. A count card is a class package unless it
+    is a time pass (``_is_time_pass``). A regional stored-value cap is reported only where the national
+    cap [1] does not already refuse the product."""
+    for rule in _prepaid_rules(product):
+        where = f"{rule.region_name}（{rule.source}）"
+        if product.kind == "stored_value" and rule.stored_value_cap_fen is not None:
+            reachable, path = product.reachable_balance()
+            national = NAMED_CARD_CAP_FEN if product.named else UNNAMED_CARD_CAP_FEN
+            if rule.stored_value_cap_fen < reachable <= national:
+                yield Finding(path, "REGION_STORED_VALUE_CAP_EXCEEDED",
+                              f"{where}储值上限为 {_yuan(rule.stored_value_cap_fen)}，本卡可达 {_yuan(reachable)}")
+        if product.kind == "count" and not _is_time_pass(product):
+            uses, price = product.typed("uses", int), product.fen("face_value_fen")
+            if rule.count_cap_uses is not None and uses is not None and uses > rule.count_cap_uses:
+                yield Finding("uses", "REGION_COUNT_USES_CAP_EXCEEDED",
+                              f"{where}课程包不得超过 {rule.count_cap_uses} 次")
+            if rule.count_cap_fen is not None and price is not None and price > rule.count_cap_fen:
+                yield Finding("face_value_fen", "REGION_COUNT_PRICE_CAP_EXCEEDED",
+                              f"{where}课程包金额不得超过 {_yuan(rule.count_cap_fen)}")
+        days = _validity_days(product)
+        if rule.validity_cap_days is not None and days is not None and days > rule.validity_cap_days:
+            yield Finding("validity", "REGION_VALIDITY_CAP_EXCEEDED", f"{where}会员卡期限不得超过 24 个月")
+
+
+def _is_time_pass(product: _Product) -> bool:
+    """A count card with at least one use for every day it is valid (健身季卡: 90 entries in 90 days) is a
+    time-based membership, not a class package: its term is what is sold."""
+    uses, days = product.typed("uses", int), _validity_days(product)
+    return uses is not None and days is not None and 0 < days <= uses
+
+
+def _validity_days(product: _Product) -> int | None:
+    """Days a card of the product is valid (a fixed period from today or its later start, end day included)."""
+    if product.validity_type == "relative":
+        return product.typed("validity.days", int)
+    if product.validity_type == "fixed":
+        end = _parse_date(product.get("validity.end"))
+        start = max(_parse_date(product.get("validity.start")) or product.today, product.today)
+        return (end - start).days + 1 if end else None
+    return None
+
+
 # --- helpers shown beside validation -----------------------------------------------------------------
 
 
@@ -690,6 +899,42 @@ def refund_example(paid_fen: int, bonus_fen: int, used_fen: int) -> RefundExampl
         customer_reason_fen=max(paid_fen - used, 0),
         business_fault_fen=paid_fen - used_at_paid_price,
     )
+
+
+@dataclass(frozen=True)
+class WorkedRefundExample:
+    """``refund_example`` for numbers taken from one product's rules, shown beside its refund settings."""
+
+    paid_fen: int
+    bonus_fen: int
+    used_fen: int
+    fee_percent: int
+    refund: RefundExample
+
+
+#: The example's card has used this share of what was paid (docs/regulations.md: 600 of 1,000).
+EXAMPLE_USED_FIFTHS = 3
+
+
+def product_refund_example(product: Any) -> WorkedRefundExample | None:
+    """The worked refund example [12] for a stored-value product: its top-up tier with the largest bonus
+    (else its face value), three fifths of the payment used. None where nothing is paid in."""
+    if not isinstance(product, Mapping):
+        return None
+    view = _Product(product, date.min)
+    if view.kind != "stored_value":
+        return None
+    tiers = [(amount, bonus) for _, amount, bonus in view.tiers() if amount]
+    if view.get("top_up.enabled") is True and tiers:
+        paid, bonus = max(tiers, key=lambda tier: tier[1])
+    else:
+        paid, bonus = view.fen("face_value_fen") or 0, 0
+    if not paid:
+        return None
+    used = paid * EXAMPLE_USED_FIFTHS // 5
+    fee = view.typed("refund.fee_percent", int)
+    return WorkedRefundExample(paid, bonus, used, fee if fee is not None and 0 <= fee <= 100 else 0,
+                               refund_example(paid, bonus, used))
 
 
 def batch_warnings(price_fen: int, quantity: int, per_user_limit: int | None) -> list[Finding]:

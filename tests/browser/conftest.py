@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from server import create_app
 from server.db import db
 from server.demo import STAFF, load_demo
+from server.storage import document_storage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,7 +49,7 @@ def live_server(app_config: dict, tmp_path_factory: pytest.TempPathFactory) -> I
                       "UPLOAD_DIR": str(tmp_path_factory.mktemp("browser-uploads"))})
     with app.app_context():
         db.create_all()
-        load_demo(db.session)
+        load_demo(db.session, storage=document_storage())
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -14,6 +14,7 @@ def test_approving_a_second_merchant_in_direct_mode_shows_the_warning(app, admin
     with app.app_context():
         factories.merchant(db.session, name="第一家")
         second = factories.merchant(db.session, name="第二家", status="pending_review")
+        factories.documents(db.session, second)
         db.session.commit()
         second_id = second.id
     assert WARNING not in admin_client.get("/platform/merchants").get_data(as_text=True)

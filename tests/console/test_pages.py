@@ -104,7 +104,10 @@ def test_an_unstorable_value_is_refused_beside_its_field(app, staff_client):
     assert _products(app) == []
 
 
-def test_submit_approve_publish_and_retire_through_the_console(app, staff_client, admin_client):
+def test_submit_approve_publish_and_retire_through_the_console(app, staff_client, admin_client, shop):
+    with app.app_context():
+        factories.documents(db.session, db.session.get(Merchant, shop.merchant_id))
+        db.session.commit()
     owner = staff_client("owner")
     response = owner.post("/console/products", data=_wizard_form(owner, intent="submit"))
     product_id = _products(app)[0].id
@@ -206,7 +209,16 @@ def test_documents_are_uploaded_and_shown_to_the_reviewer_only(app, staff_client
     assert image.data == png and image.content_type == "image/png"
     assert image.headers["Cache-Control"] == "private, no-store"
     assert owner.get(f"/platform/documents/{document_id}").status_code == 302
+    assert "待补充：法人身份证、公章扫描件" in listing
 
+    refused = post_form(admin_client, f"/platform/merchants/{shop.merchant_id}/review",
+                        {"decision": "approve", "comment": "资质齐全"})
+    assert refused.status_code == 422
+    assert alerts(refused) == ["缺少资质文件：法人身份证、公章扫描件，请商户上传后再审核通过"]
+    for kind in ("legal_person_id", "company_seal"):
+        post_form(owner, "/console/documents", {"kind": kind, "file": (io.BytesIO(png), f"{kind}.png")},
+                  content_type="multipart/form-data")
+    assert "待补充" not in admin_client.get("/platform/merchants").get_data(as_text=True)
     approved = post_form(admin_client, f"/platform/merchants/{shop.merchant_id}/review",
                          {"decision": "approve", "comment": "资质齐全"})
     assert approved.status_code == 303

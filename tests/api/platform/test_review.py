@@ -16,6 +16,7 @@ def admin(app):
 def pending(app):
     with app.app_context():
         merchant = factories.merchant(db.session, status="pending_review", name="待审核小店")
+        factories.documents(db.session, merchant)
         owner = factories.staff(db.session, merchant, "owner", username="pending_owner", password="pending-pass")
         db.session.commit()
         return merchant.id, owner.id

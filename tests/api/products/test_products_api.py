@@ -10,6 +10,18 @@ def admin(app):
     return admin_headers(app)
 
 
+@pytest.fixture
+def documented(app, shop):
+    """The shop has uploaded every qualification document an approval needs."""
+    from server.db import db
+    from server.merchants.models import Merchant
+    from tests import factories
+
+    with app.app_context():
+        factories.documents(db.session, db.session.get(Merchant, shop.merchant_id))
+        db.session.commit()
+
+
 def test_template_library_lists_complete_products(client):
     items = client.get("/api/v1/templates").get_json()["items"]
     assert len(items) >= 12
@@ -69,7 +81,7 @@ def test_create_with_wrong_types_is_400(client, shop):
     assert response.get_json()["error"]["details"]["fields"] == {"face_value_fen": "必须是整数"}
 
 
-def test_submit_with_errors_is_422_then_fix_submit_review_publish(client, shop, admin):
+def test_submit_with_errors_is_422_then_fix_submit_review_publish(client, shop, admin, documented):
     template = next(t for t in client.get("/api/v1/templates").get_json()["items"] if t["kind"] == "stored_value")
     product = _create(client, shop, template_code=template["code"], terms="余额不退").get_json()
     pid = product["product_id"]

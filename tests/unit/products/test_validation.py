@@ -435,7 +435,7 @@ def test_cap_counts_custom_maximum_with_the_best_bonus_it_reaches():
 
 def test_cap_ignores_disabled_top_up_and_other_kinds():
     disabled = {"enabled": False, "tiers": [{"amount_fen": 900_000, "bonus_fen": 0}], "allow_custom": False}
-    assert errors(product(top_up=disabled)) == set()
+    assert errors(product(top_up=disabled, face_value_fen=10_000)) == set()  # a face value, or nothing loads it
     assert errors(product("count", face_value_fen=900_000)) == set()
 
 
@@ -457,7 +457,7 @@ def test_enabled_top_up_needs_tiers_or_a_custom_amount():
     empty = {"enabled": True, "tiers": [], "allow_custom": False}
     assert ("top_up.tiers", "TOP_UP_NO_AMOUNTS") in errors(product(top_up=empty))
     assert errors(product(top_up={**empty, "allow_custom": True, "max_fen": 10000})) == set()
-    assert errors(product(top_up={**empty, "enabled": False})) == set()
+    assert errors(product(top_up={**empty, "enabled": False}, face_value_fen=10_000)) == set()
 
 
 @pytest.mark.parametrize(
