@@ -56,6 +56,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "WECHAT_PAY_PUBLIC_KEY_ID": env.get("WECHAT_PAY_PUBLIC_KEY_ID"),
         #: v3 without a public key: where downloaded platform certificates are cached (optional).
         "WECHAT_PAY_PLATFORM_CERT_DIR": env.get("WECHAT_PAY_PLATFORM_CERT_DIR"),
+        # The Official Account with card permission (WeChat card wallet sync; off unless both set).
+        "WECHAT_OA_APPID": env.get("WECHAT_OA_APPID"),
+        "WECHAT_OA_SECRET": env.get("WECHAT_OA_SECRET"),
         #: Subscribe-message template ids (empty: the message is recorded as failed, never sent).
         "WECHAT_TEMPLATE_REDEMPTION": env.get("WECHAT_TEMPLATE_REDEMPTION", ""),
         "WECHAT_TEMPLATE_TOP_UP": env.get("WECHAT_TEMPLATE_TOP_UP", ""),
