@@ -89,6 +89,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "JOBS_SCHEDULE": _flag(env.get("JOBS_SCHEDULE", "1")),
         #: Queue the webhook dispatcher right after each commit that recorded an event (else the sweep does).
         "WEBHOOKS_AFTER_COMMIT": _flag(env.get("WEBHOOKS_AFTER_COMMIT", "1")),
+        #: Queue the card-wallet dispatcher right after a commit that made a sync due.
+        "CARD_WALLET_AFTER_COMMIT": _flag(env.get("CARD_WALLET_AFTER_COMMIT", "1")),
         #: Hosts, addresses or networks (comma-separated) webhooks may reach although private or loopback.
         "WEBHOOK_ALLOWED_HOSTS": env.get("WEBHOOK_ALLOWED_HOSTS", ""),
         #: Refuse private, loopback and link-local webhook addresses outside production too.

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 
 from server.cards.expiry import expire_cards as expire
-from server.cardwallet import services as card_wallet
+from server.cardwallet import sync as card_wallet
 from server.db import db, utcnow
 from server.idempotency import purge_expired
 from server.jobs.queue import get_queue

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from server.cards.dynamic_codes import issue_code
 from server.cards.models import Card
 from server.cardwallet.models import LinkStatus, WeChatCardLink
-from server.cardwallet.services import RETRY_DELAYS, add_card_params, request_sync
+from server.cardwallet.services import add_card_params, request_sync
+from server.cardwallet.sync import RETRY_DELAYS
 from server.db import utcnow
 from server.extensions import get_redis
 from server.jobs.queue import wait_for_jobs
@@ -120,7 +121,7 @@ def test_publishing_an_opted_in_product_creates_its_member_card_once(wallet, sho
 
 def test_card_creation_is_retried_after_a_wechat_error(wallet, opted_in, caplog):
     wallet.fail("card/create", errcode=40097)
-    with caplog.at_level(logging.WARNING, logger="server.cardwallet.services"):
+    with caplog.at_level(logging.WARNING, logger="server.cardwallet.sync"):
         assert wallet.run("cardwallet.create_card", member_card_id=opted_in.member_card_id) == "pending"
     row = member_card(wallet, opted_in.member_card_id)
     assert row.attempts == 1 and "40097" in row.last_error and row.wx_card_id is None
@@ -240,7 +241,7 @@ def test_a_wechat_error_is_logged_and_retried_and_the_card_is_unaffected(wallet,
     card_after = wallet.query(lambda s: s.get(Card, synced.card_id))
     link_id = wallet.link(synced.card_id).id
 
-    with caplog.at_level(logging.WARNING, logger="server.cardwallet.services"):
+    with caplog.at_level(logging.WARNING, logger="server.cardwallet.sync"):
         assert wallet.run("cardwallet.push", link_id=link_id) == "retrying"
     assert "45009" in caplog.text
     first = wallet.link(synced.card_id)
