@@ -332,3 +332,22 @@ def test_sync_is_off_without_an_official_account(app, client):
     with app.app_context():
         assert run_job("cardwallet.dispatch", {}) == {"create": 0, "push": 0}
     assert not app.config.get("WECHAT_OA_APPID")
+
+
+def test_a_wechat_pay_top_up_pushes_principal_and_bonus(wallet, synced, shop):
+    from tests.payments.support import Live, Shop, place_top_up, wait_for, wait_order_status
+
+    params = _added_and_activated(wallet, synced)
+    live = Live(app=wallet.app, base_url=wallet.base_url)
+    out_trade_no, _ = place_top_up(live, Shop(shop.merchant_id, synced.product_id), synced.consumer_id,
+                                   synced.card_id, 10000, bonus_fen=1000)
+    live.simulate_pay(out_trade_no)  # WeChat Pay's notify comes back over HTTP and credits the card
+    wait_order_status(live, out_trade_no, "paid")
+    link_id = wallet.link(synced.card_id).id
+    wait_for(lambda: wallet.link(synced.card_id).change_seq == 1)
+    assert wallet.run("cardwallet.push", link_id=link_id) == "updated"
+    (call,) = wallet.calls("card/membercard/updateuser")
+    assert call["body"]["balance"] == 23000 and call["body"]["add_balance"] == 11000
+    assert call["body"]["custom_field_value1"] == "¥30.00"
+    state = wallet.code_state(params["cardId"], json.loads(params["cardExt"])["code"])
+    assert state["balance"] == 23000
