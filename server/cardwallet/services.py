@@ -25,11 +25,7 @@ from server.cardwallet.models import LinkStatus, MemberCardStatus, WeChatCardLin
 from server.db import utcnow
 from server.errors import BusinessRuleError, NotFound
 from server.products.models import CardProduct
-from server.wechat.card_wallet import (
-    CardWalletError,
-    card_api_ticket,
-    card_ext,
-)
+from server.wechat.card_wallet import CardWalletError, card_api_ticket, card_ext
 from server.wechat.client import KabaoWeChatClient
 from server.wechat.errors import WeChatUpstreamError
 
