@@ -351,3 +351,17 @@ def test_a_wechat_pay_top_up_pushes_principal_and_bonus(wallet, synced, shop):
     assert call["body"]["custom_field_value1"] == "¥30.00"
     state = wallet.code_state(params["cardId"], json.loads(params["cardExt"])["code"])
     assert state["balance"] == 23000
+
+
+def test_the_opt_in_is_a_product_field(client, shop):
+    created = client.post("/api/v1/merchant/card-products", headers=shop.headers("owner"),
+                          json={"name": "会员卡", "kind": "stored_value", "face_value_fen": 10000,
+                                "wechat_card": {"enabled": True}})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["wechat_card"] == {"enabled": True}
+    plain = client.post("/api/v1/merchant/card-products", headers=shop.headers("owner"),
+                        json={"name": "普通卡", "kind": "stored_value", "face_value_fen": 10000})
+    assert plain.get_json()["wechat_card"] == {"enabled": False}
+    bad = client.post("/api/v1/merchant/card-products", headers=shop.headers("owner"),
+                      json={"name": "坏卡", "kind": "stored_value", "wechat_card": {"enabled": "yes please"}})
+    assert bad.status_code == 400
