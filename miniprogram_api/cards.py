@@ -11,6 +11,7 @@ from server.cards.face_links import face_links
 from server.cards.physical import report_lost_by_holder
 from server.cards.serializers import serialize_card
 from server.cards.services import reveal_secret
+from server.cardwallet.services import add_card_params, mark_added
 from server.db import db
 from server.errors import CodeInvalid
 from server.extensions import get_redis
@@ -22,6 +23,7 @@ from server.open.services import bind_member_card
 from server.ratelimit import FailureLimit, throttle
 from server.schemas import Blueprint
 from server.web import client_ip
+from server.wechat.adapters import get_card_wallet_client
 
 blueprint = Blueprint("mp_cards", __name__, url_prefix="/api/v1/mp/cards", description="小程序：我的卡")
 
@@ -78,3 +80,22 @@ def reveal(card_id: int):
     response = jsonify(secret)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@blueprint.route("/<int:card_id>/wechat-card", methods=["GET"])
+@blueprint.alt_response(200, schema=docs.WeChatCardSchema, success=True)
+@require(PrincipalKind.CONSUMER)
+def wechat_card(card_id: int):
+    """What ``wx.addCard({cardList: [{cardId, cardExt}]})`` needs to put the card into the consumer's
+    WeChat card wallet; 422 WECHAT_CARD_UNAVAILABLE when it cannot go there (another's card is 404)."""
+    return jsonify(add_card_params(db.session, get_card_wallet_client(), consumer_id=current_principal().id,
+                                   card_id=card_id))
+
+
+@blueprint.route("/<int:card_id>/wechat-card/added", methods=["POST"])
+@blueprint.alt_response(202, schema=docs.WeChatCardAddedSchema, success=True)
+@require(PrincipalKind.CONSUMER)
+def wechat_card_added(card_id: int):
+    """wx.addCard succeeded: the card is activated in WeChat with its values, in the background (202)."""
+    link = mark_added(db.session, consumer_id=current_principal().id, card_id=card_id)
+    return jsonify({"status": link.status}), 202

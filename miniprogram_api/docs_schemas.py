@@ -157,3 +157,15 @@ class RewardExchangeSchema(DocSchema):
     points_balance = fields.Integer(required=True)
     balance_fen = fields.Integer(required=True)
     remaining_uses = fields.Integer(required=True)
+
+
+class WeChatCardSchema(DocSchema):
+    """What ``wx.addCard`` needs for one card."""
+
+    cardId = fields.String(required=True)
+    cardExt = fields.String(required=True, metadata={"description": "JSON：timestamp、nonce_str、code、signature"})
+    status = fields.String(required=True)
+
+
+class WeChatCardAddedSchema(DocSchema):
+    status = fields.String(required=True)

@@ -34,6 +34,7 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees the whole schema."""
     import server.audit.models
     import server.cards.models
+    import server.cardwallet.models
     import server.consumers.models
     import server.idempotency
     import server.issuance.models

@@ -56,6 +56,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "WECHAT_PAY_PUBLIC_KEY_ID": env.get("WECHAT_PAY_PUBLIC_KEY_ID"),
         #: v3 without a public key: where downloaded platform certificates are cached (optional).
         "WECHAT_PAY_PLATFORM_CERT_DIR": env.get("WECHAT_PAY_PLATFORM_CERT_DIR"),
+        # The Official Account with card permission (WeChat card wallet sync; off unless both set).
+        "WECHAT_OA_APPID": env.get("WECHAT_OA_APPID"),
+        "WECHAT_OA_SECRET": env.get("WECHAT_OA_SECRET"),
         #: Subscribe-message template ids (empty: the message is recorded as failed, never sent).
         "WECHAT_TEMPLATE_REDEMPTION": env.get("WECHAT_TEMPLATE_REDEMPTION", ""),
         "WECHAT_TEMPLATE_TOP_UP": env.get("WECHAT_TEMPLATE_TOP_UP", ""),
@@ -86,6 +89,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "JOBS_SCHEDULE": _flag(env.get("JOBS_SCHEDULE", "1")),
         #: Queue the webhook dispatcher right after each commit that recorded an event (else the sweep does).
         "WEBHOOKS_AFTER_COMMIT": _flag(env.get("WEBHOOKS_AFTER_COMMIT", "1")),
+        #: Queue the card-wallet dispatcher right after a commit that made a sync due.
+        "CARD_WALLET_AFTER_COMMIT": _flag(env.get("CARD_WALLET_AFTER_COMMIT", "1")),
         #: Hosts, addresses or networks (comma-separated) webhooks may reach although private or loopback.
         "WEBHOOK_ALLOWED_HOSTS": env.get("WEBHOOK_ALLOWED_HOSTS", ""),
         #: Refuse private, loopback and link-local webhook addresses outside production too.

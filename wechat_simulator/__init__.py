@@ -96,6 +96,7 @@ def mount(app: Flask) -> None:
         pay_v3.register_merchant(app.config["WECHAT_PAY_MCH_PRIVATE_KEY_PATH"],
                                  app.config["WECHAT_PAY_MCH_CERT_SERIAL_NO"])
     app.extensions["wechat_simulator_v3"] = pay_v3  # tests sign forged notifies with its keys
+    app.extensions["wechat_simulator_card"] = blueprint.card  # type: ignore[attr-defined] - tests read card codes
     app.register_blueprint(blueprint, url_prefix=URL_PREFIX)
 
 

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from server.timeutil import SHANGHAI
 from server.wechat.settings import WeChatSettings
 from wechat_simulator import identities
+from wechat_simulator.card import CardSimulator
 from wechat_simulator.delivery import DEFAULT_NOTIFY_DELAYS, deliver_in_background
 from wechat_simulator.pay_v3 import PayV3Simulator
 from wechat_simulator.signing import SIGN_TYPES, encrypt_req_info, parse_xml, sign, signed_xml, to_xml
@@ -105,9 +106,10 @@ def create_simulator_blueprint(
         ("/pay/sheet/<out_trade_no>", "sheet", simulator.sheet, ["GET"]),
         ("/pay/_notifies/<ref>", "notifies", simulator.notifies, ["GET"]),
     ]
-    for rule, endpoint, view, methods in [*routes, *simulator.v3.routes()]:
+    for rule, endpoint, view, methods in [*routes, *simulator.v3.routes(), *simulator.card.routes()]:
         bp.add_url_rule(rule, endpoint, view, methods=methods)
     bp.pay_v3 = simulator.v3  # type: ignore[attr-defined] - mount() reads its keys
+    bp.card = simulator.card  # type: ignore[attr-defined]
     return bp
 
 
@@ -158,6 +160,8 @@ class _Simulator:
         self._notify_delays = notify_delays
         #: WeChat Pay API v3, with its own key pair generated now (see ``pay_v3``).
         self.v3 = PayV3Simulator(self)
+        #: The Official Account's card wallet API (see ``card``).
+        self.card = CardSimulator(self)
 
     @property
     def settings(self) -> WeChatSettings:
@@ -173,11 +177,16 @@ class _Simulator:
         settings, args = self.settings, request.args
         if args.get("grant_type") != "client_credential":
             return _api_error(40002, "invalid grant_type")
-        if args.get("appid") != settings.appid:
+        # The mini-program's credentials, or the Official Account's (card wallet) when configured.
+        known = {settings.appid: settings.secret}
+        if settings.oa_appid and settings.oa_secret:
+            known[settings.oa_appid] = settings.oa_secret
+        appid = args.get("appid", "")
+        if appid not in known:
             return _api_error(40013, "invalid appid")
-        if not hmac.compare_digest(args.get("secret", "").encode(), settings.secret.encode()):
+        if not hmac.compare_digest(args.get("secret", "").encode(), known[appid].encode()):
             return _api_error(40125, "invalid appsecret")
-        return jsonify(access_token=self.store.issue_token(settings.appid, TOKEN_TTL), expires_in=TOKEN_TTL)
+        return jsonify(access_token=self.store.issue_token(appid, TOKEN_TTL), expires_in=TOKEN_TTL)
 
     def jscode2session(self) -> Response:
         settings, args = self.settings, request.args

@@ -167,6 +167,7 @@ class ProductSchema(DocSchema):
     terms = fields.String(allow_none=True)
     style = fields.Dict(allow_none=True)
     form = fields.String(allow_none=True, metadata={"enum": ["virtual", "physical"]})
+    wechat_card = fields.Dict(allow_none=True, metadata={"description": "同步到微信卡包：{enabled}"})
     face_image = fields.String(allow_none=True, metadata={"description": "上传的卡面（实体卡印刷用）；未上传为 null"})
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from server.cards.models import Card
 from server.cards.serializers import staff_card
+from server.cardwallet.services import request_sync
 from server.webhooks.events import record_event
 from server.webhooks.models import Mode
 
@@ -22,6 +23,8 @@ def card_data(session: Session, card: Card) -> dict[str, Any]:
 def record_card_event(session: Session, card: Card, type: str, **extra: Any) -> None:
     """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens).
 
-    The event's mode is the card's (``card.mode`` once test cards exist; live until then)."""
+    The event's mode is the card's (``card.mode`` once test cards exist; live until then). Every value
+    change comes through here, so it also makes the card's WeChat card-wallet push due (if it has one)."""
+    request_sync(session, card)
     record_event(session, merchant_id=card.merchant_id, type=type, mode=getattr(card, "mode", None) or Mode.LIVE,
                  data=lambda: {"card": card_data(session, card), **extra})

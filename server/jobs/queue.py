@@ -3,9 +3,9 @@
 ``get_queue().enqueue(name, **kwargs)`` queues a job of server/jobs/registry.py by name. Both backends
 run the same function through ``run_job``: in an app context, with a fresh session rolled back on error.
 
-Right after a commit that wrote webhook deliveries or subscribe messages, the dispatch / send job is
-queued (``_kick_after_commit``). Nothing depends on that kick arriving: the rows are committed, and the
-periodic sweeps find whatever a crash, a lost job or a dead Redis left behind.
+Right after a commit that wrote webhook deliveries, subscribe messages or card-wallet syncs, the
+dispatch / send job is queued (``_kick_after_commit``). Nothing depends on that kick arriving: the
+rows are committed, and the periodic sweeps find whatever a crash, a lost job or a dead Redis left behind.
 """
 
 from __future__ import annotations
@@ -175,6 +175,7 @@ def wait_for_jobs(app: Flask, timeout: float = 10.0) -> bool:
 
 
 def _kicks(session: Session) -> list[tuple[str, str]]:
+    from server.cardwallet.services import SYNC_DUE
     from server.notifications.services import MESSAGES_QUEUED
     from server.webhooks.events import DELIVERIES_WRITTEN
 
@@ -183,6 +184,8 @@ def _kicks(session: Session) -> list[tuple[str, str]]:
         names.append(("webhooks.dispatch", "WEBHOOKS_AFTER_COMMIT"))
     if session.info.pop(MESSAGES_QUEUED, False):
         names.append(("notifications.send", "NOTIFICATIONS_AFTER_COMMIT"))
+    if session.info.pop(SYNC_DUE, False):
+        names.append(("cardwallet.dispatch", "CARD_WALLET_AFTER_COMMIT"))
     return names
 
 

@@ -47,6 +47,7 @@ DAY = 24 * 3600
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("webhooks.dispatch", every=10),
     Schedule("notifications.send", every=60),
+    Schedule("cardwallet.dispatch", every=30),
     Schedule("payments.reconcile", every=300, kwargs={"older_than_minutes": 10}),
     Schedule("cards.expire", every=DAY, offset=19 * 3600),  # 03:00 Shanghai
     Schedule("idempotency.purge", every=DAY, offset=19 * 3600 + 1800),  # 03:30 Shanghai

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 
 from server.cards.expiry import expire_cards as expire
+from server.cardwallet import sync as card_wallet
 from server.db import db, utcnow
 from server.idempotency import purge_expired
 from server.jobs.queue import get_queue
@@ -17,7 +18,8 @@ from server.notifications.services import JOB_BATCH, deliver_pending
 from server.payments.tasks import reconcile_payments as reconcile
 from server.webhooks.addresses import AddressPolicy, guarded_session
 from server.webhooks.delivery import DISPATCH_BATCH, claim_for_sending, dispatch_due, record_outcome, send
-from server.wechat.adapters import get_payment_gateway, get_wechat_client
+from server.wechat.adapters import get_card_wallet_client, get_payment_gateway, get_wechat_client
+from server.wechat.settings import WeChatSettings
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +80,64 @@ def purge_idempotency() -> int:
     removed = purge_expired(db.session, current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
     db.session.commit()
     return removed
+
+
+@job("cardwallet.dispatch")
+def dispatch_card_wallet() -> dict[str, int]:
+    """Hand due member-card creations and card pushes to the queue (nothing while sync is off)."""
+    if get_card_wallet_client() is None:
+        return {"create": 0, "push": 0}
+    now = utcnow()
+    member_cards = card_wallet.due_member_cards(db.session, now)
+    links = card_wallet.due_links(db.session, now)
+    db.session.rollback()
+    queue = get_queue()
+    for row_id in member_cards:
+        queue.enqueue("cardwallet.create_card", member_card_id=row_id)
+    for link_id, seq in links:
+        queue.enqueue("cardwallet.push", job_id=f"card-wallet-push-{link_id}-{seq}", link_id=link_id)
+    if max(len(member_cards), len(links)) >= card_wallet.DISPATCH_BATCH:
+        queue.enqueue("cardwallet.dispatch")
+    return {"create": len(member_cards), "push": len(links)}
+
+
+@job("cardwallet.create_card")
+def create_wechat_member_card(member_card_id: int) -> str | None:
+    """card/create for a published product that opted in; claimed first, so a duplicate creates nothing."""
+    client = get_card_wallet_client()
+    if client is None:
+        return None
+    claim = card_wallet.claim_member_card(db.session, member_card_id, utcnow())
+    db.session.commit()
+    if claim is None:
+        return None
+    settings = WeChatSettings.from_config(current_app.config)
+    creation = card_wallet.prepare_creation(db.session, member_card_id, claim, settings.public_base_url)
+    db.session.commit()
+    wx_card_id, error = card_wallet.call_create(client, creation)
+    status = card_wallet.record_creation(db.session, creation, wx_card_id, error, utcnow())
+    db.session.commit()
+    return status
+
+
+@job("cardwallet.push")
+def push_card_wallet(link_id: int) -> str | None:
+    """Activate or update one card in the holder's WeChat card wallet with its current values.
+
+    Claimed (and committed) before WeChat is called; a failure is logged and retried later with
+    growing delays; the card in Kabao is never touched."""
+    client = get_card_wallet_client()
+    if client is None:
+        return None
+    claim = card_wallet.claim_link(db.session, link_id, utcnow())
+    db.session.commit()
+    if claim is None:
+        return None  # a duplicate, or WeChat already up to date
+    push = card_wallet.prepare_push(db.session, link_id, claim, utcnow())
+    db.session.commit()
+    if isinstance(push, str):
+        return push
+    error = card_wallet.call_push(client, push)
+    outcome = card_wallet.record_push(db.session, push, error, utcnow())
+    db.session.commit()
+    return outcome

@@ -27,6 +27,7 @@ from server.cards import wallet
 from server.cards.face_links import FaceLinks
 from server.cards.models import Card
 from server.cards.services import issue_card
+from server.cardwallet.services import request_sync
 from server.crypto import code_hash_key, encrypt, keyed_hash
 from server.db import utcnow
 from server.direct_writes import insert_row
@@ -259,6 +260,7 @@ def top_up(session: Session, actor: KeyActor, *, card_no: str, amount_fen: int,
                            idempotency_key=f"open-top-up:{row.id}", memo=f"external order {external_order_no}")
     row.bonus_fen, row.journal_id = bonus, journal.id
     session.flush()
+    request_sync(session, card)  # the card's WeChat card-wallet copy, if any, is pushed after commit
     audit(session, actor, "open.top_up", "card", card.id,
           {"top_up_id": row.id, "amount_fen": amount_fen, "bonus_fen": bonus, "external_order_no": external_order_no})
     return row, card

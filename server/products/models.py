@@ -122,6 +122,8 @@ class CardProduct(CreatedAt, db.Model):
     card_no_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: {color, logo_url} of the rendered card face.
     style: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: {enabled}: sync the product's cards into WeChat's card wallet (微信卡包) once it is published.
+    wechat_card: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Lifecycle: draft → pending_review → approved/rejected → published → retired.
     status: Mapped[str] = mapped_column(String(20), default=ProductStatus.DRAFT, index=True)
     #: The platform reviewer's last comment.

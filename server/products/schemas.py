@@ -75,6 +75,10 @@ class StyleSchema(Schema):
     logo_url = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=500), http_url])
 
 
+class WeChatCardSchema(Schema):
+    enabled = fields.Boolean(load_default=False)
+
+
 class ProductFieldsSchema(Schema):
     """Every product field of docs/api.md; PATCH loads it with partial=True."""
 
@@ -99,6 +103,7 @@ class ProductFieldsSchema(Schema):
     deduction_order = fields.Enum(DeductionOrder, by_value=True)
     terms = fields.String(validate=validate.Length(max=5000))
     style = fields.Nested(StyleSchema)
+    wechat_card = fields.Nested(WeChatCardSchema)
 
     @ma.post_load
     def plain_values(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
+from server.cardwallet.services import request_member_card
 from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from server.merchants.models import PREPAID_REQUIRED_DOCUMENTS, DocumentKind, Store
 from server.merchants.services import get_merchant, require_approved, require_documents
@@ -31,7 +32,7 @@ _COLUMN_OF = {"points": "points_rule", "refund": "refund_rule", "card_no": "card
 PRODUCT_FIELDS = (
     "name", "kind", "form", "named", "face_value_fen", "top_up", "uses", "service_name", "discount_percent", "points",
     "min_spend_fen", "validity", "refund", "transferable", "stackable_with_coupons", "store_scope",
-    "regional_discounts", "card_no", "deduction_order", "terms", "style",
+    "regional_discounts", "card_no", "deduction_order", "terms", "style", "wechat_card",
 )
 #: Fields every product has, whatever the merchant sends (the model's defaults, as API fields).
 _DEFAULTS: dict[str, Any] = {
@@ -41,6 +42,7 @@ _DEFAULTS: dict[str, Any] = {
     "refund": {"allowed": True, "fee_percent": 0}, "transferable": True, "stackable_with_coupons": True,
     "store_scope": "all", "regional_discounts": [], "card_no": {"prefix": "", "length": 16},
     "deduction_order": "proportional", "terms": "", "style": {"color": "#3B5BDB", "logo_url": None},
+    "wechat_card": {"enabled": False},
 }
 
 
@@ -215,6 +217,7 @@ def publish_product(session: Session, actor: Principal, product_id: int) -> Card
     before, after = PRODUCT_LIFECYCLE.apply(product, "publish")
     session.flush()
     _audit(session, actor, product, "product.publish", {"from": before, "to": after})
+    request_member_card(session, product)  # a product synced into WeChat's card wallet gets its member card
     return product
 
 

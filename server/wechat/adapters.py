@@ -48,3 +48,23 @@ def get_wechat_client() -> KabaoWeChatClient:
         )
     return client
 
+
+
+_CARD_WALLET = "kabao_card_wallet_client"
+
+
+def get_card_wallet_client() -> KabaoWeChatClient | None:
+    """The Official Account's client for card-wallet sync, or None when it is not configured."""
+    if _CARD_WALLET not in current_app.extensions:
+        from server.wechat.card_wallet import make_card_wallet_client
+
+        current_app.extensions[_CARD_WALLET] = make_card_wallet_client(
+            WeChatSettings.from_config(current_app.config), get_redis())
+    return current_app.extensions[_CARD_WALLET]
+
+
+def set_card_wallet_client(app: Flask, client: KabaoWeChatClient | None) -> None:
+    """Forget the built client (tests changing WECHAT_OA_* build it again on next use)."""
+    app.extensions.pop(_CARD_WALLET, None)
+    if client is not None:
+        app.extensions[_CARD_WALLET] = client

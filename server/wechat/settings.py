@@ -60,6 +60,10 @@ class WeChatSettings:
     pay_public_key_path: str | None = None
     pay_public_key_id: str | None = None
     platform_cert_dir: str | None = None
+    #: The Official Account (公众号) with card permission, bound to the mini-program: WeChat card
+    #: wallet (卡包) member cards belong to it. Both unset: card-wallet sync is off.
+    oa_appid: str | None = None
+    oa_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # wechatpy joins base and endpoint by plain concatenation, so a missing '/' breaks every URL.
@@ -88,7 +92,14 @@ class WeChatSettings:
             pay_public_key_path=_optional(config.get("WECHAT_PAY_PUBLIC_KEY_PATH")),
             pay_public_key_id=_optional(config.get("WECHAT_PAY_PUBLIC_KEY_ID")),
             platform_cert_dir=_optional(config.get("WECHAT_PAY_PLATFORM_CERT_DIR")),
+            oa_appid=_optional(config.get("WECHAT_OA_APPID")),
+            oa_secret=_optional(config.get("WECHAT_OA_SECRET")),
         )
+
+    @property
+    def card_wallet_enabled(self) -> bool:
+        """Card-wallet sync runs only with the Official Account's appid and secret both set."""
+        return bool(self.oa_appid and self.oa_secret)
 
     @property
     def pay_notify_url(self) -> str:

@@ -78,6 +78,7 @@ Page({
           reportable: card.status === 'active' && Boolean(card.product.named),
           refundable: card.status === 'active' && Boolean(card.product.refund && card.product.refund.allowed) &&
             (kind === 'stored_value' || kind === 'count'),
+          wechatCard: card.status === 'active' && Boolean(card.product.wechat_card && card.product.wechat_card.enabled),
         },
       })
     } catch (err) {
@@ -176,6 +177,31 @@ Page({
         }
       },
     })
+  },
+
+  /** Put the card into WeChat's card wallet (微信卡包): cardExt from the server, wx.addCard, then tell
+   * the server it was added (it activates the card in WeChat and keeps its balance in sync). */
+  async onAddToWeChat() {
+    let params
+    try {
+      params = await api.get(`/api/v1/mp/cards/${this.cardId}/wechat-card`)
+    } catch (err) {
+      return // shown by the api module
+    }
+    try {
+      await new Promise((resolve, reject) => wx.addCard({
+        cardList: [{cardId: params.cardId, cardExt: params.cardExt}], success: resolve, fail: reject,
+      }))
+    } catch (err) {
+      if (!(err && /cancel/.test(err.errMsg || ''))) wx.showToast({title: '添加失败，请稍后再试', icon: 'none'})
+      return
+    }
+    try {
+      await api.post(`/api/v1/mp/cards/${this.cardId}/wechat-card/added`)
+      wx.showToast({title: '已添加到微信卡包', icon: 'success'})
+    } catch (err) {
+      // shown by the api module
+    }
   },
 
   onTopUp() {

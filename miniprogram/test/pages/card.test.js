@@ -167,3 +167,28 @@ test('an unnamed card offers no report-lost', async () => {
   const page = await openPage(Object.assign({}, CARD, {product: Object.assign({}, CARD.product, {named: false})}))
   expect(text(page)).not.toContain('挂失')
 })
+
+test('a card of a product synced with WeChat goes into the card wallet with the server\'s cardExt', async () => {
+  const cardExt = '{"timestamp":"1700000000","nonce_str":"n","code":"1234567890123456","signature":"s"}'
+  server.on('GET /api/v1/mp/cards/10/wechat-card', {status: 200, body: {cardId: 'pWX', cardExt, status: 'issued'}})
+  server.on('POST /api/v1/mp/cards/10/wechat-card/added', {status: 202, body: {status: 'added'}})
+  const plain = await openPage()
+  expect(text(plain)).not.toContain('添加到微信卡包')
+  const page = await openPage({...CARD, product: {...CARD.product, wechat_card: {enabled: true}}})
+  expect(text(page)).toContain('添加到微信卡包')
+  await page.instance.onAddToWeChat()
+  await flushPromises()
+  expect(wx.addCard).toHaveBeenCalledWith(expect.objectContaining({cardList: [{cardId: 'pWX', cardExt}]}))
+  expect(server.callsTo('POST /api/v1/mp/cards/10/wechat-card/added')).toHaveLength(1)
+  expect(shownMessages()).toContain('已添加到微信卡包')
+})
+
+test('cancelling wx.addCard tells the server nothing', async () => {
+  server.on('GET /api/v1/mp/cards/10/wechat-card', {status: 200, body: {cardId: 'pWX', cardExt: '{}', status: 'issued'}})
+  const page = await openPage({...CARD, product: {...CARD.product, wechat_card: {enabled: true}}})
+  wx.addCard.mockImplementationOnce(options => options.fail({errMsg: 'addCard:fail cancel'}))
+  await page.instance.onAddToWeChat()
+  await flushPromises()
+  expect(server.callsTo('POST /api/v1/mp/cards/10/wechat-card/added')).toHaveLength(0)
+  expect(shownMessages()).not.toContain('添加失败，请稍后再试')
+})

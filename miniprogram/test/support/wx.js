@@ -46,7 +46,7 @@ const ASYNC_APIS = [
   'login', 'requestPayment', 'requestSubscribeMessage', 'scanCode', 'showModal', 'setKeepScreenOn',
   'setScreenBrightness', 'getScreenBrightness', 'setVisualEffectOnCapture', 'navigateTo', 'redirectTo',
   'reLaunch', 'switchTab', 'navigateBack', 'stopPullDownRefresh', 'showShareMenu', 'setClipboardData',
-  'setNavigationBarTitle',
+  'setNavigationBarTitle', 'addCard',
 ]
 
 function installWx() {
