@@ -1,0 +1,224 @@
+"""Mutation testing of the money modules with cosmic-ray: `make mutation`, or
+
+    .venv/bin/python bench/mutation/run.py [MODULE ...] [--survivors] [--tests PATH ...]
+
+For each module of modules.toml, one after the other: copy the repository's files (tracked and new,
+not ignored) to a scratch directory, so the working tree is never mutated; run the module's tests
+once unmutated (they must pass; their time sets the timeout); ``cosmic-ray init`` with the operators
+of operators.py; mark the mutants outside the listed functions skipped; ``cosmic-ray exec`` with the
+local distributor (one worker); then score. Prints a score per module and a table; exits 1 when a
+module is below the target. Sessions and survivors' diffs are kept in instance/mutation/.
+
+Score = killed ÷ (mutants − equivalent survivors). Equivalent survivors (a mutant no behaviour can
+tell apart) are listed in equivalent.toml, matched by module, operator and the mutated source line.
+A mutant whose tests time out counts as killed (cosmic-ray's rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+OUT = ROOT / "instance" / "mutation"
+sys.path.insert(0, str(HERE))
+
+import operators  # noqa: E402 — after the path is set
+
+
+@dataclass
+class Score:
+    name: str
+    mutants: int = 0
+    killed: int = 0
+    equivalent: int = 0
+    incompetent: int = 0
+    survivors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def percent(self) -> float:
+        counted = self.mutants - self.equivalent - self.incompetent
+        return 100.0 * self.killed / counted if counted else 100.0
+
+
+def load_config() -> dict:
+    with (HERE / "modules.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_equivalents() -> list[dict]:
+    with (HERE / "equivalent.toml").open("rb") as handle:
+        return tomllib.load(handle).get("equivalent", [])
+
+
+def copy_tree(target: Path, rev: str | None) -> None:
+    """The repository as it is now (uncommitted edits too, not ignored files), or at commit ``rev``."""
+    if rev:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        return
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file() and not source.is_symlink():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def functions_outside(path: Path, names: list[str]) -> list[tuple[int, int]]:
+    """Line ranges (decorators included) of the functions and methods *not* named: their mutants are
+    skipped; module- and class-level statements (constants, dataclass fields) always count. A name
+    that is not there is an error, so a renamed function cannot silently drop out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, outside = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if node.name in names:
+                found.add(node.name)
+            else:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                outside.append((first, node.end_lineno or node.lineno))
+    missing = sorted(set(names) - found)
+    if missing:
+        raise SystemExit(f"{path}: no function {missing} — update bench/mutation/modules.toml")
+    return outside
+
+
+def test_command(tests: list[str]) -> str:
+    return f"{sys.executable} -m pytest -x -q -p no:cacheprovider -m 'not postgres' " + " ".join(tests)
+
+
+def cosmic_ray(*args: str) -> None:
+    """Run a cosmic-ray command in this process (so that the kabao operators are known to it)."""
+    from cosmic_ray.cli import cli
+
+    try:
+        cli.main(list(args), standalone_mode=False)
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise SystemExit(f"cosmic-ray {args[0]} failed ({exit_.code})") from None
+
+
+def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], tests: list[str] | None,
+               count_only: bool = False, rev: str | None = None) -> Score:
+    from cosmic_ray.config import ConfigDict, serialize_config
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    tests = tests or spec["tests"]
+    started = time.monotonic()
+    OUT.mkdir(parents=True, exist_ok=True)
+    session_file, config_file = OUT / f"{name}.sqlite", OUT / f"{name}.toml"
+    with tempfile.TemporaryDirectory(prefix=f"kabao-mutation-{name}-") as scratch:
+        tree = Path(scratch)
+        copy_tree(tree, rev)
+        module = tree / spec["path"]
+        if not module.is_file():
+            raise SystemExit(f"{spec['path']} does not exist — update bench/mutation/modules.toml")
+        command = test_command(tests)
+        baseline_started = time.monotonic()
+        if not count_only:
+            baseline = subprocess.run(shlex.split(command), cwd=tree, capture_output=True, text=True,
+                                      env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+            if baseline.returncode != 0:
+                raise SystemExit(f"{name}: the tests fail unmutated:\n{baseline.stdout[-3000:]}")
+        timeout = max(defaults["min_timeout"], defaults["timeout_factor"] * (time.monotonic() - baseline_started))
+        config = ConfigDict({
+            "module-path": str(module), "timeout": round(timeout, 1), "excluded-modules": [],
+            "test-command": command, "distributor": {"name": "local"},
+        })
+        config_file.write_text(serialize_config(config), encoding="utf-8")
+        previous = Path.cwd()
+        os.chdir(tree)  # cosmic-ray runs the test command in its own working directory
+        try:
+            cosmic_ray("init", str(config_file), str(session_file), "--force")
+            ranges = functions_outside(module, spec["functions"]) if spec.get("functions") else []
+            with use_db(str(session_file), WorkDB.Mode.open) as db:
+                outside = [item.job_id for item in db.pending_work_items
+                           if any(lo <= item.mutations[0].start_pos[0] <= hi for lo, hi in ranges)]
+                if outside:
+                    db.set_multiple_results(outside, WorkResult(output="outside the module's money functions",
+                                                                worker_outcome=WorkerOutcome.SKIPPED))
+                pending = len(db.pending_work_items)
+            print(f"{name}: {pending} mutants of {spec['path']}, tests: {' '.join(tests)} "
+                  f"(timeout {timeout:.0f} s)", flush=True)
+            if count_only:
+                return Score(name, mutants=pending)
+            cosmic_ray("exec", str(config_file), str(session_file))
+        finally:
+            os.chdir(previous)
+
+        lines = module.read_text(encoding="utf-8").splitlines()
+        score = Score(name)
+        with use_db(str(session_file), WorkDB.Mode.open) as db:
+            for item, result in db.completed_work_items:
+                if result.worker_outcome == WorkerOutcome.SKIPPED:
+                    continue
+                score.mutants += 1
+                mutation = item.mutations[0]
+                if result.test_outcome == TestOutcome.KILLED:
+                    score.killed += 1
+                    continue
+                if result.test_outcome == TestOutcome.INCOMPETENT:
+                    score.incompetent += 1
+                    continue
+                source_line = lines[mutation.start_pos[0] - 1].strip()
+                if any(e["module"] == name and e["operator"] == mutation.operator_name
+                       and e["line"].strip() == source_line for e in equivalents):
+                    score.equivalent += 1
+                    continue
+                score.survivors.append(f"{mutation.operator_name} line {mutation.start_pos[0]}: {source_line}\n"
+                                       f"{result.diff}")
+    (OUT / f"{name}.survivors.txt").write_text("\n\n".join(sorted(score.survivors)), encoding="utf-8")
+    score.seconds = time.monotonic() - started
+    print(f"{name}: {score.killed}/{score.mutants - score.equivalent - score.incompetent} killed = "
+          f"{score.percent:.1f}% ({score.equivalent} equivalent, {len(score.survivors)} surviving, "
+          f"{score.incompetent} incompetent) in {score.seconds:.0f} s", flush=True)
+    return score
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="module names of modules.toml (default: all)")
+    parser.add_argument("--survivors", action="store_true", help="print the surviving mutants' diffs")
+    parser.add_argument("--count", action="store_true", help="only count each module's mutants")
+    parser.add_argument("--rev", help="mutate the files of this commit instead of the working tree")
+    parser.add_argument("--tests", nargs="+", help="other tests than the module's (e.g. to measure a baseline)")
+    args = parser.parse_args(argv)
+    config = load_config()
+    modules = config["modules"]
+    unknown = sorted(set(args.modules) - modules.keys())
+    if unknown:
+        parser.error(f"unknown module {unknown}; known: {', '.join(modules)}")
+    operators.register()
+    equivalents = load_equivalents()
+    os.environ.update(TEST_DATABASE_URL="", TEST_REDIS_URL="")  # SQLite and the in-process Redis
+    scores = [run_module(name, modules[name], config["defaults"], equivalents, args.tests, args.count, args.rev)
+              for name in args.modules or modules]
+    target = config["defaults"]["target"]
+    print("\n| module | mutants | killed | equivalent | surviving | score |\n|---|---|---|---|---|---|")
+    for s in scores:
+        print(f"| {s.name} | {s.mutants} | {s.killed} | {s.equivalent} | {len(s.survivors)} | {s.percent:.1f}% |")
+    print(f"\n{sum(s.seconds for s in scores) / 60:.1f} minutes; target {target}% per module")
+    if args.survivors:
+        for s in scores:
+            for survivor in s.survivors:
+                print(f"\n[{s.name}] {survivor}")
+    return 1 if any(s.percent < target for s in scores) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
