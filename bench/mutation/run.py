@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,11 +48,20 @@ class Score:
     incompetent: int = 0
     survivors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: With --before: mutants the earlier tests already killed (None: not measured).
+    killed_before: int | None = None
 
     @property
     def percent(self) -> float:
         counted = self.mutants - self.equivalent - self.incompetent
         return 100.0 * self.killed / counted if counted else 100.0
+
+    @property
+    def percent_before(self) -> float | None:
+        counted = self.mutants - self.equivalent - self.incompetent
+        if self.killed_before is None:
+            return None
+        return 100.0 * self.killed_before / counted if counted else 100.0
 
 
 def load_config() -> dict:
@@ -101,6 +112,37 @@ def test_command(tests: list[str]) -> str:
     return f"{sys.executable} -m pytest -x -q -p no:cacheprovider -m 'not postgres' " + " ".join(tests)
 
 
+def reopen_survivors(session_file: Path, module: Path, original: str) -> int:
+    """For --recheck: point the session at this copy of the module and forget the survivors' results,
+    so that exec runs only them again (tests were added; the module must be as it was). Returns how
+    many mutants the previous run killed."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    if not session_file.exists():
+        raise SystemExit(f"--recheck: no session {session_file}; run without --recheck first")
+    recorded = session_file.with_suffix(".source-sha")
+    if recorded.exists() and recorded.read_text() != hashlib.sha256(original.encode()).hexdigest():
+        raise SystemExit(f"--recheck: {module.name} changed since the session was made; run without --recheck")
+    connection = sqlite3.connect(session_file)
+    with connection:
+        connection.execute("UPDATE mutation_specs SET module_path = ?", (str(module),))
+        connection.execute("DELETE FROM work_results WHERE test_outcome IN (?, ?)",
+                           (TestOutcome.SURVIVED.value, TestOutcome.INCOMPETENT.value))
+    connection.close()
+    with use_db(str(session_file), WorkDB.Mode.open) as db:
+        return sum(result.test_outcome == TestOutcome.KILLED for _, result in db.results)
+
+
+def mutant_sha(original: str, mutation) -> str:
+    """SHA-256 of the module as a mutant reads (as two_stage.py logs it)."""
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import mutate_code
+
+    operator = cosmic_ray.plugins.get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
+    return hashlib.sha256(mutate_code(original, operator, mutation.occurrence).encode("utf-8")).hexdigest()
+
+
 def cosmic_ray(*args: str) -> None:
     """Run a cosmic-ray command in this process (so that the kabao operators are known to it)."""
     from cosmic_ray.cli import cli
@@ -113,7 +155,8 @@ def cosmic_ray(*args: str) -> None:
 
 
 def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], tests: list[str] | None,
-               count_only: bool = False, rev: str | None = None) -> Score:
+               count_only: bool = False, rev: str | None = None, before: list[str] | None = None,
+               recheck: bool = False) -> Score:
     from cosmic_ray.config import ConfigDict, serialize_config
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
@@ -129,6 +172,13 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
         if not module.is_file():
             raise SystemExit(f"{spec['path']} does not exist — update bench/mutation/modules.toml")
         command = test_command(tests)
+        stages = OUT / f"{name}.stages"
+        if not recheck:
+            stages.unlink(missing_ok=True)
+        if before and not recheck:  # one run measures the earlier tests and the module's tests now
+            command = " ".join([sys.executable, str(HERE / "two_stage.py"), str(stages), str(module), *before, "--",
+                                *tests])
+        original = module.read_text(encoding="utf-8")
         baseline_started = time.monotonic()
         if not count_only:
             baseline = subprocess.run(shlex.split(command), cwd=tree, capture_output=True, text=True,
@@ -144,7 +194,11 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
         previous = Path.cwd()
         os.chdir(tree)  # cosmic-ray runs the test command in its own working directory
         try:
-            cosmic_ray("init", str(config_file), str(session_file), "--force")
+            if recheck:
+                previous_killed = reopen_survivors(session_file, module, original)
+            else:
+                cosmic_ray("init", str(config_file), str(session_file), "--force")
+                session_file.with_suffix(".source-sha").write_text(hashlib.sha256(original.encode()).hexdigest())
             ranges = functions_outside(module, spec["functions"]) if spec.get("functions") else []
             with use_db(str(session_file), WorkDB.Mode.open) as db:
                 outside = [item.job_id for item in db.pending_work_items
@@ -161,8 +215,15 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
         finally:
             os.chdir(previous)
 
-        lines = module.read_text(encoding="utf-8").splitlines()
+        lines = original.splitlines()
         score = Score(name)
+        killed_before = set()
+        if recheck and not stages.exists():
+            score.killed_before = previous_killed  # what the previous run's tests killed
+        if stages.exists():
+            score.killed_before = 0
+            killed_before = {line.split()[1] for line in stages.read_text(encoding="utf-8").splitlines()
+                             if line.startswith("before ")} if stages.exists() else set()
         with use_db(str(session_file), WorkDB.Mode.open) as db:
             for item, result in db.completed_work_items:
                 if result.worker_outcome == WorkerOutcome.SKIPPED:
@@ -171,6 +232,8 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
                 mutation = item.mutations[0]
                 if result.test_outcome == TestOutcome.KILLED:
                     score.killed += 1
+                    if stages.exists() and mutant_sha(original, mutation) in killed_before:
+                        score.killed_before += 1
                     continue
                 if result.test_outcome == TestOutcome.INCOMPETENT:
                     score.incompetent += 1
@@ -184,6 +247,8 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
                                        f"{result.diff}")
     (OUT / f"{name}.survivors.txt").write_text("\n\n".join(sorted(score.survivors)), encoding="utf-8")
     score.seconds = time.monotonic() - started
+    if score.killed_before is not None:
+        print(f"{name}: before {score.killed_before} killed = {score.percent_before:.1f}%", flush=True)
     print(f"{name}: {score.killed}/{score.mutants - score.equivalent - score.incompetent} killed = "
           f"{score.percent:.1f}% ({score.equivalent} equivalent, {len(score.survivors)} surviving, "
           f"{score.incompetent} incompetent) in {score.seconds:.0f} s", flush=True)
@@ -196,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="print the surviving mutants' diffs")
     parser.add_argument("--count", action="store_true", help="only count each module's mutants")
     parser.add_argument("--rev", help="mutate the files of this commit instead of the working tree")
+    parser.add_argument("--before", nargs="+", help="earlier tests, scored in the same run (two_stage.py)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run only the previous session's survivors again (after adding tests)")
     parser.add_argument("--tests", nargs="+", help="other tests than the module's (e.g. to measure a baseline)")
     args = parser.parse_args(argv)
     config = load_config()
@@ -206,12 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     operators.register()
     equivalents = load_equivalents()
     os.environ.update(TEST_DATABASE_URL="", TEST_REDIS_URL="")  # SQLite and the in-process Redis
-    scores = [run_module(name, modules[name], config["defaults"], equivalents, args.tests, args.count, args.rev)
+    scores = [run_module(name, modules[name], config["defaults"], equivalents, args.tests, args.count, args.rev,
+                         args.before, args.recheck)
               for name in args.modules or modules]
     target = config["defaults"]["target"]
-    print("\n| module | mutants | killed | equivalent | surviving | score |\n|---|---|---|---|---|---|")
+    print("\n| module | mutants | equivalent | killed before | score before | killed | surviving | score |\n"
+          "|---|---|---|---|---|---|---|---|")
     for s in scores:
-        print(f"| {s.name} | {s.mutants} | {s.killed} | {s.equivalent} | {len(s.survivors)} | {s.percent:.1f}% |")
+        before = ("–", "–") if s.killed_before is None else (s.killed_before, f"{s.percent_before:.1f}%")
+        print(f"| {s.name} | {s.mutants} | {s.equivalent} | {before[0]} | {before[1]} | {s.killed} | "
+              f"{len(s.survivors)} | {s.percent:.1f}% |")
     print(f"\n{sum(s.seconds for s in scores) / 60:.1f} minutes; target {target}% per module")
     if args.survivors:
         for s in scores:
