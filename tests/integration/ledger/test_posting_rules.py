@@ -103,3 +103,25 @@ def test_verify_ledger_names_each_drifting_balance(session, product):
     (drift,) = verify_ledger(session)
     assert (drift.kind, drift.ref_id) == ("card_balance", card.id)
     assert drift.detail == "bonus_fen: cached 101 ≠ ledger 100; uses_remaining: cached 3 ≠ ledger 2"
+
+
+def test_a_debit_sees_what_another_transaction_took_since_the_card_was_read(app, session, product):
+    """No lost update: the lock re-reads the card, so a balance read earlier is not trusted."""
+    from sqlalchemy.orm import Session
+
+    from server.cards.models import Card
+    from server.db import db
+
+    card = factories.card(session, product, principal_fen=1000)
+    session.commit()
+    assert session.get(Card, card.id).principal_fen == 1000  # read, and kept in this session
+    with Session(db.engine) as other:  # another cashier's redemption commits meanwhile
+        _redeem(other, other.get(Card, card.id), (CardBucket.PRINCIPAL, 300))
+        other.commit()
+    with pytest.raises(InsufficientBalance) as info:
+        _redeem(session, card, (CardBucket.PRINCIPAL, 800))
+    assert info.value.details["available"] == 700
+    session.rollback()
+    _redeem(session, card, (CardBucket.PRINCIPAL, 700))
+    session.commit()
+    assert verify_ledger(session) == []
