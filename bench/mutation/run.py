@@ -127,8 +127,9 @@ def reopen_survivors(session_file: Path, module: Path, original: str) -> int:
     connection = sqlite3.connect(session_file)
     with connection:
         connection.execute("UPDATE mutation_specs SET module_path = ?", (str(module),))
-        connection.execute("DELETE FROM work_results WHERE test_outcome IN (?, ?)",
-                           (TestOutcome.SURVIVED.value, TestOutcome.INCOMPETENT.value))
+        outcomes = [TestOutcome.SURVIVED, TestOutcome.INCOMPETENT]  # stored by name
+        connection.execute("DELETE FROM work_results WHERE test_outcome IN (?, ?, ?, ?)",
+                           [*(o.name for o in outcomes), *(o.value for o in outcomes)])
     connection.close()
     with use_db(str(session_file), WorkDB.Mode.open) as db:
         return sum(result.test_outcome == TestOutcome.KILLED for _, result in db.results)
