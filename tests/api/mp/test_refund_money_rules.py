@@ -53,6 +53,10 @@ def _state(client, headers, card_id) -> tuple[str, int, int, int]:
     return card["status"], card["principal_fen"], card["bonus_fen"], card["remaining_uses"]
 
 
+def _refunded(client, headers, order_no) -> int:
+    return client.get(f"/api/v1/mp/orders/{order_no}", headers=headers).get_json()["refunded_fen"]
+
+
 def _books_balance(app) -> None:
     with app.app_context():
         assert verify_ledger(db.session) == []
@@ -145,7 +149,17 @@ def test_the_refund_goes_back_to_the_newest_payments_first(client, app, counter,
     _redeem(client, counter, card_id, amount_fen=2000)  # 1800 used: 13200 left, fee 1320
     assert _amounts(_refund(client, holder, card_id)) == (11880, 1320, 0)
     assert pay.refunds == [(newer, 5000), (older, 6880)]
+    assert [_refunded(client, holder, order) for order in (newer, older)] == [5000, 6880]
     _books_balance(app)
+
+
+def test_a_refund_the_newest_payment_covers_asks_nothing_of_older_ones(client, app, counter, holder, pay):
+    card_id = _card(counter, days_old=1, principal_fen=4000)
+    older = paid_order(app, card_id, 10000, refunded_fen=8000, hours_ago=30)
+    newer = paid_order(app, card_id, 5000, hours_ago=2)
+    assert _amounts(_refund(client, holder, card_id)) == (4000, 0, 0)
+    assert pay.refunds == [(newer, 4000)]
+    assert [_refunded(client, holder, order) for order in (newer, older)] == [4000, 8000]
 
 
 def test_a_fully_refunded_order_is_not_asked_again(client, app, counter, holder, pay):
