@@ -179,3 +179,14 @@ def test_options_of_an_unnamed_card(client, app, counter, holder, pay):
     options = _options(client, holder, card_id)
     assert (options["cap_fen"], options["room_fen"]) == (100000, 10000)
     assert [t["within_cap"] for t in options["tiers"]] == [False, False, True]
+
+
+def test_wechat_shows_the_merchant_and_card_cut_to_40_characters(client, app, counter, holder, pay):
+    card_id = counter.card()
+    _bonus(client, holder, card_id, 30000)
+    configure(app, counter.product_ids["stored_value"], name="超长名字的会员储值卡" * 4)
+    _bonus(client, holder, card_id, 30000)
+    short, long = (order["description"] for order in pay.orders)
+    merchant = short.removesuffix("-储值卡充值")
+    assert merchant and short == f"{merchant}-储值卡充值"
+    assert len(long) == 40 and long == f"{merchant}-{'超长名字的会员储值卡' * 4}充值"[:40]
