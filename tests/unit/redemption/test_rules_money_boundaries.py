@@ -73,6 +73,8 @@ def test_a_bill_the_discount_makes_free_takes_nothing_even_from_an_empty_card():
     outcome = _compute(bill=1, percent=90, principal=0, bonus=0)  # 0.9 fen rounds down to 0
     assert _taken(outcome) == {"bill_fen": 1, "payable_fen": 0, "principal_fen": 0, "bonus_fen": 0, "uses": 0,
                                "points_earned": 0, "points_redeemed": 0, "deducted_fen": 0}
+    with_bonus = _compute(bill=1, percent=90, principal=100, bonus=100)
+    assert (with_bonus.principal_fen, with_bonus.bonus_fen) == (0, 0)
 
 
 def test_the_whole_balance_can_be_spent_in_any_order():
