@@ -138,3 +138,13 @@ def test_the_largest_bill_a_discounted_card_pays_rounds_down():
 def test_points_rates_of_zero_are_not_negative():
     found = errors(product(kind="points", points={"earn_per_yuan": 1, "points_per_yuan_off": 0}))
     assert ("points.points_per_yuan_off", "POINTS_RATE_NEGATIVE") not in found
+
+
+@pytest.mark.parametrize(("discount", "largest_bill"), [(99, 33_333), (1, 3_300_000), (100, 33_000)])
+def test_the_largest_bill_at_the_extreme_discounts(discount, largest_bill):
+    # 330 yuan reachable; a discount outside 1–99 is an error of its own and counts as none here.
+    data = product(discount_percent=discount)
+    assert ("min_spend_fen", "MIN_SPEND_UNREACHABLE") not in warnings({**data, "min_spend_fen": largest_bill})
+    found = validate_product({**data, "min_spend_fen": largest_bill + 1}, today=TODAY).warnings
+    (message,) = [f.message for f in found if f.code == "MIN_SPEND_UNREACHABLE"]
+    assert f"（{largest_bill // 100}.{largest_bill % 100:02d} 元）" in message
