@@ -108,6 +108,26 @@ def test_a_reversed_redemption_does_not_count_as_use(client, app, counter, holde
     assert _amounts(_refund(client, holder, card_id)) == (20000, 0, 0)
 
 
+@pytest.mark.parametrize(("age", "amounts"), [
+    (timedelta(days=7), (10000, 0, 0)),  # the 7th day still counts
+    (timedelta(days=7, seconds=1), (9000, 1000, 0)),
+])
+def test_the_cooling_off_window_is_seven_days_to_the_second(client, app, counter, holder, pay, monkeypatch, age,
+                                                             amounts):
+    bought = utcnow() - timedelta(days=30)
+    card_id = counter.card(created_at=bought, principal_fen=10000)
+    paid_order(app, card_id, 10000)
+    monkeypatch.setattr("miniprogram_api.wallet.utcnow", lambda: bought + age)  # the refund's clock
+    assert _amounts(_refund(client, holder, card_id)) == amounts
+
+
+def test_one_fen_paid_is_one_fen_refunded(client, app, counter, holder, pay):
+    card_id = _card(counter, days_old=1, principal_fen=1)
+    order = paid_order(app, card_id, 1)
+    assert _amounts(_refund(client, holder, card_id)) == (1, 0, 0)
+    assert pay.refunds == [(order, 1)]
+
+
 def test_a_fee_that_does_not_divide_evenly_rounds_down_for_the_holder(client, app, counter, holder, pay):
     configure(app, counter.product_ids["stored_value"], refund_rule={"allowed": True, "fee_percent": 7})
     card_id = _card(counter, days_old=30, principal_fen=999)
@@ -183,6 +203,8 @@ def _refused(client, headers, card_id, state, pay) -> None:
 
 def test_a_card_with_nothing_paid_is_refused(client, app, counter, holder, pay):
     card_id = _card(counter, days_old=1, principal_fen=5000)  # all principal came free
+    response = _refund(client, holder, card_id, key="nothing-paid")
+    assert response.get_json()["error"]["message"] == "该卡没有可退回的已付金额"
     _refused(client, holder, card_id, ("active", 5000, 0, 0), pay)
 
 
