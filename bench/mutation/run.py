@@ -135,6 +135,10 @@ def reopen_survivors(session_file: Path, module: Path, original: str) -> int:
         return sum(result.test_outcome == TestOutcome.KILLED for _, result in db.results)
 
 
+def _squeeze(code: str) -> str:
+    return "".join(code.split())
+
+
 def mutant_sha(original: str, mutation) -> str:
     """SHA-256 of the module as a mutant reads (as two_stage.py logs it)."""
     import cosmic_ray.plugins
@@ -240,8 +244,11 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
                     score.incompetent += 1
                     continue
                 source_line = lines[mutation.start_pos[0] - 1].strip()
+                mutated = next((line[1:].strip() for line in (result.diff or "").splitlines()
+                                if line.startswith("+") and not line.startswith("+++")), "")
                 if any(e["module"] == name and e["operator"] == mutation.operator_name
-                       and e["line"].strip() == source_line for e in equivalents):
+                       and e["line"].strip() == source_line and _squeeze(e.get("mutated", mutated)) == _squeeze(mutated)
+                       for e in equivalents):
                     score.equivalent += 1
                     continue
                 score.survivors.append(f"{mutation.operator_name} line {mutation.start_pos[0]}: {source_line}\n"
