@@ -112,11 +112,9 @@ def test_command(tests: list[str]) -> str:
     return f"{sys.executable} -m pytest -x -q -p no:cacheprovider -m 'not postgres' " + " ".join(tests)
 
 
-def reopen_survivors(session_file: Path, module: Path, original: str) -> int:
+def reopen_survivors(session_file: Path, module: Path, original: str) -> None:
     """For --recheck: point the session at this copy of the module and forget the survivors' results,
-    so that exec runs only them again (tests were added; the module must be as it was). Returns how
-    many mutants the previous run killed."""
-    from cosmic_ray.work_db import WorkDB, use_db
+    so that exec runs only them again (tests were added; the module must be as it was)."""
     from cosmic_ray.work_item import TestOutcome
 
     if not session_file.exists():
@@ -131,8 +129,6 @@ def reopen_survivors(session_file: Path, module: Path, original: str) -> int:
         connection.execute("DELETE FROM work_results WHERE test_outcome IN (?, ?, ?, ?)",
                            [*(o.name for o in outcomes), *(o.value for o in outcomes)])
     connection.close()
-    with use_db(str(session_file), WorkDB.Mode.open) as db:
-        return sum(result.test_outcome == TestOutcome.KILLED for _, result in db.results)
 
 
 def _squeeze(code: str) -> str:
@@ -200,7 +196,7 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
         os.chdir(tree)  # cosmic-ray runs the test command in its own working directory
         try:
             if recheck:
-                previous_killed = reopen_survivors(session_file, module, original)
+                reopen_survivors(session_file, module, original)
             else:
                 cosmic_ray("init", str(config_file), str(session_file), "--force")
                 session_file.with_suffix(".source-sha").write_text(hashlib.sha256(original.encode()).hexdigest())
@@ -223,9 +219,10 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
         lines = original.splitlines()
         score = Score(name)
         killed_before = set()
-        if recheck and not stages.exists():
-            score.killed_before = previous_killed  # what the previous run's tests killed
-        if stages.exists():
+        before_file = OUT / f"{name}.before"  # killed by the earlier tests, kept for --recheck
+        if recheck and before_file.exists():
+            score.killed_before = int(before_file.read_text())
+        elif stages.exists() and not recheck:
             score.killed_before = 0
             killed_before = {line.split()[1] for line in stages.read_text(encoding="utf-8").splitlines()
                              if line.startswith("before ")} if stages.exists() else set()
@@ -237,7 +234,7 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
                 mutation = item.mutations[0]
                 if result.test_outcome == TestOutcome.KILLED:
                     score.killed += 1
-                    if stages.exists() and mutant_sha(original, mutation) in killed_before:
+                    if not recheck and stages.exists() and mutant_sha(original, mutation) in killed_before:
                         score.killed_before += 1
                     continue
                 if result.test_outcome == TestOutcome.INCOMPETENT:
@@ -253,6 +250,10 @@ def run_module(name: str, spec: dict, defaults: dict, equivalents: list[dict], t
                     continue
                 score.survivors.append(f"{mutation.operator_name} line {mutation.start_pos[0]}: {source_line}\n"
                                        f"{result.diff}")
+    if not recheck and (rev or before):  # an earlier revision's or earlier tests' score: the "before"
+        before_file.write_text(str(score.killed if rev and not before else score.killed_before))
+    elif not recheck:
+        before_file.unlink(missing_ok=True)
     (OUT / f"{name}.survivors.txt").write_text("\n\n".join(sorted(score.survivors)), encoding="utf-8")
     score.seconds = time.monotonic() - started
     if score.killed_before is not None:
