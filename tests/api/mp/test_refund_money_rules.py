@@ -182,6 +182,15 @@ def test_a_refund_the_newest_payment_covers_asks_nothing_of_older_ones(client, a
     assert [_refunded(client, holder, order) for order in (newer, older)] == [4000, 8000]
 
 
+def test_a_partly_refunded_order_gives_back_only_what_is_left_of_it(client, app, counter, holder, pay):
+    card_id = _card(counter, days_old=1, principal_fen=6000)
+    newer = paid_order(app, card_id, 5000, refunded_fen=3000, hours_ago=1)
+    older = paid_order(app, card_id, 4000, hours_ago=9)
+    assert _amounts(_refund(client, holder, card_id)) == (6000, 0, 0)
+    assert pay.refunds == [(newer, 2000), (older, 4000)]
+    assert [_refunded(client, holder, order) for order in (newer, older)] == [5000, 4000]
+
+
 def test_a_fully_refunded_order_is_not_asked_again(client, app, counter, holder, pay):
     card_id = _card(counter, days_old=1, principal_fen=3000)
     paid_order(app, card_id, 5000, refunded_fen=5000, hours_ago=1)
