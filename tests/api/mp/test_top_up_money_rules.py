@@ -179,6 +179,9 @@ def test_options_of_an_unnamed_card(client, app, counter, holder, pay):
     options = _options(client, holder, card_id)
     assert (options["cap_fen"], options["room_fen"]) == (100000, 10000)
     assert [t["within_cap"] for t in options["tiers"]] == [False, False, True]
+    one_fen_short = _options(client, holder, counter.card(principal_fen=90001))
+    assert one_fen_short["room_fen"] == 9999
+    assert [t["within_cap"] for t in one_fen_short["tiers"]] == [False, False, False]
 
 
 def test_wechat_shows_the_merchant_and_card_cut_to_40_characters(client, app, counter, holder, pay):
