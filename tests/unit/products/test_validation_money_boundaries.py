@@ -148,3 +148,15 @@ def test_the_largest_bill_at_the_extreme_discounts(discount, largest_bill):
     found = validate_product({**data, "min_spend_fen": largest_bill + 1}, today=TODAY).warnings
     (message,) = [f.message for f in found if f.code == "MIN_SPEND_UNREACHABLE"]
     assert f"（{largest_bill // 100}.{largest_bill % 100:02d} 元）" in message
+
+
+def test_a_zero_discount_with_a_threshold_is_an_error_not_a_division_by_zero():
+    data = product(discount_percent=0, min_spend_fen=33_001)
+    result = validate_product(data, today=TODAY)  # would divide by the percent if 0 were let through
+    assert ("discount_percent", "DISCOUNT_PERCENT_OUT_OF_RANGE") in {(f.field, f.code) for f in result.errors}
+    assert ("min_spend_fen", "MIN_SPEND_UNREACHABLE") in {(f.field, f.code) for f in result.warnings}
+
+
+@pytest.mark.parametrize("terms", ["一天内退款收取手续费", "1天内退款收取手续费", "七日内退款扣除5%"])
+def test_a_fee_within_one_to_seven_days_written_either_way_is_an_error(terms):
+    assert ("terms", "REFUND_FEE_IN_COOLING_OFF") in errors(product(terms=terms))
