@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from server.products.validation import validate_product
+from server.products.validation import refund_example, validate_product
 
 TODAY = date(2025, 6, 1)
 STORED_VALUE = {
@@ -160,3 +160,9 @@ def test_a_zero_discount_with_a_threshold_is_an_error_not_a_division_by_zero():
 @pytest.mark.parametrize("terms", ["一天内退款收取手续费", "1天内退款收取手续费", "七日内退款扣除5%"])
 def test_a_fee_within_one_to_seven_days_written_either_way_is_an_error(terms):
     assert ("terms", "REFUND_FEE_IN_COOLING_OFF") in errors(product(terms=terms))
+
+
+def test_a_worked_refund_example_is_frozen_like_the_findings():
+    example = refund_example(100_000, 20_000, 60_000)
+    with pytest.raises(AttributeError):
+        example.business_fault_fen = 0  # type: ignore[misc]
