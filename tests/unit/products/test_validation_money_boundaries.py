@@ -166,3 +166,10 @@ def test_a_worked_refund_example_is_frozen_like_the_findings():
     example = refund_example(100_000, 20_000, 60_000)
     with pytest.raises(AttributeError):
         example.business_fault_fen = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("tier", [{"amount_fen": 500_000}, {"amount_fen": 500_000, "bonus_fen": 0},
+                                  {"amount_fen": 500_000, "bonus_fen": None}])
+def test_a_tier_of_exactly_the_cap_without_bonus_is_within_it(tier):
+    top_up = {"enabled": True, "allow_custom": False, "tiers": [tier]}
+    assert ("top_up.tiers[0].amount_fen", "CARD_VALUE_CAP_EXCEEDED") not in errors(product(top_up=top_up))
