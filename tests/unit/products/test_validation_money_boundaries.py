@@ -173,3 +173,8 @@ def test_a_worked_refund_example_is_frozen_like_the_findings():
 def test_a_tier_of_exactly_the_cap_without_bonus_is_within_it(tier):
     top_up = {"enabled": True, "allow_custom": False, "tiers": [tier]}
     assert ("top_up.tiers[0].amount_fen", "CARD_VALUE_CAP_EXCEEDED") not in errors(product(top_up=top_up))
+
+
+def test_a_tier_one_fen_over_the_cap_without_bonus_is_over_it():
+    top_up = {"enabled": True, "allow_custom": False, "tiers": [{"amount_fen": 500_001}]}
+    assert ("top_up.tiers[0].amount_fen", "CARD_VALUE_CAP_EXCEEDED") in errors(product(top_up=top_up))
