@@ -171,6 +171,9 @@ def test_options_show_each_tier_and_whether_it_fits_under_the_cap(client, counte
     assert (options["allow_custom"], options["min_fen"], options["max_fen"]) == (True, 1000, 200000)
     assert [(t["amount_fen"], t["bonus_fen"], t["within_cap"]) for t in options["tiers"]] == [
         (50000, 8000, False), (30000, 3000, True), (10000, 0, True)]
+    # 300 yuan of room: the 300-yuan tier itself fits, its bonus does not.
+    room_300 = _options(client, holder, counter.card(principal_fen=470000))
+    assert [t["within_cap"] for t in room_300["tiers"]] == [False, False, True]
 
 
 def test_options_of_an_unnamed_card(client, app, counter, holder, pay):
