@@ -252,7 +252,7 @@ def top_up(session: Session, actor: KeyActor, *, card_no: str, amount_fen: int,
         external_order_no=external_order_no, amount_fen=amount_fen, bonus_fen=0, created_at=utcnow()),
         ("top_up_id", "id"))
     card = lock_cards(session, [card.id])[card.id]
-    bonus = top_ups.allowed_top_up(card, session.get_one(CardProduct, card.product_id), amount_fen)
+    bonus = top_ups.allowed_top_up(session, card, session.get_one(CardProduct, card.product_id), amount_fen)
     m = actor.merchant_id
     postings = top_up_postings(m, card.id, amount_fen, bonus, MerchantAccount.EXTERNAL_CLEARING)
     journal = post_journal(session, merchant_id=m, kind=JournalKind.TOP_UP, postings=postings, locked={card.id: card},

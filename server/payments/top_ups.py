@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.cards.models import Card, CardStatus
 from server.cards.services import owned_card
 from server.consumers.models import Consumer
+from server.db import utcnow
 from server.errors import BusinessRuleError, CardNotActive
+from server.ledger.services import lock_cards
 from server.merchants.models import Merchant
-from server.payments.models import OrderPurpose, PaymentOrder
+from server.payments.models import OrderPurpose, OrderStatus, PaymentOrder
 from server.payments.services import create_order
 from server.products.models import CardKind, CardProduct
 from server.products.validation import NAMED_CARD_CAP_FEN, UNNAMED_CARD_CAP_FEN
@@ -57,7 +60,7 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
     card = owned_card(session, card_id, consumer_id)
     product = session.get(CardProduct, card.product_id)
     top_up = product.top_up or {}
-    room = max(card_cap_fen(product) - card.balance_fen, 0)
+    room = max(card_cap_fen(product) - card.balance_fen - pending_top_ups_fen(session, card.id), 0)
     return {
         "enabled": bool(top_up.get("enabled")) and product.kind == CardKind.STORED_VALUE,
         "tiers": [{"amount_fen": t["amount_fen"], "bonus_fen": t.get("bonus_fen") or 0,
@@ -71,19 +74,30 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
     }
 
 
-def allowed_top_up(card: Card, product: CardProduct, amount_fen: int) -> int:
+def pending_top_ups_fen(session: Session, card_id: int) -> int:
+    """What the card's unpaid, unexpired WeChat Pay top-ups would add if they were all paid."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(PaymentOrder.amount_fen + PaymentOrder.bonus_fen), 0)).where(
+            PaymentOrder.card_id == card_id, PaymentOrder.purpose == OrderPurpose.TOP_UP,
+            PaymentOrder.status == OrderStatus.PENDING, PaymentOrder.expires_at > utcnow())
+    ))
+
+
+def allowed_top_up(session: Session, card: Card, product: CardProduct, amount_fen: int) -> int:
     """The bonus a top-up of ``amount_fen`` earns on ``card``, or why it is refused: only an active
-    stored-value card, only the product's tiers or custom range, never above the legal cap. Every
-    top-up path checks through here (WeChat Pay and the open API's externally collected money)."""
+    stored-value card, only the product's tiers or custom range, never above the legal cap — counting
+    the top-ups still waiting for payment, which may all be paid. Every top-up path checks through
+    here (WeChat Pay and the open API's externally collected money), under the card's row lock."""
     if product.kind != CardKind.STORED_VALUE:
         raise _not_allowed("只有储值卡可以充值")
     if card.status != CardStatus.ACTIVE:
         raise CardNotActive(details={"status": card.status})
     bonus = bonus_for(product.top_up or {}, amount_fen)
     cap = card_cap_fen(product)
-    if card.balance_fen + amount_fen + bonus > cap:
+    held = card.balance_fen + pending_top_ups_fen(session, card.id)
+    if held + amount_fen + bonus > cap:
         raise _not_allowed("充值后余额将超过单张卡的法定上限", cap_fen=cap, balance_fen=card.balance_fen,
-                           room_fen=max(cap - card.balance_fen, 0))
+                           room_fen=max(cap - held, 0))
     return bonus
 
 
@@ -91,8 +105,9 @@ def start_top_up(session: Session, gateway: PaymentGateway, *, consumer_id: int,
                  client_ip: str, idempotency_key: str | None) -> tuple[PaymentOrder, dict[str, str]]:
     """A WeChat Pay order for a top-up of the caller's active stored-value card."""
     card: Card = owned_card(session, card_id, consumer_id)
+    card = lock_cards(session, [card.id])[card.id]  # two top-ups of one card are checked one after the other
     product = session.get(CardProduct, card.product_id)
-    bonus = allowed_top_up(card, product, amount_fen)
+    bonus = allowed_top_up(session, card, product, amount_fen)
     merchant = session.get(Merchant, card.merchant_id)
     return create_order(
         session, gateway, merchant_id=card.merchant_id, consumer=session.get_one(Consumer, consumer_id),
