@@ -69,7 +69,8 @@ def test_entries_name_their_card_and_merchant_entries_none(session, product):
         card_account(card.id, CardBucket.BONUS): (card.id, 0, -100),
         merchant_account(card.merchant_id, MerchantAccount.REVENUE): (None, None, 500),
     }
-    assert card_balances_from_ledger(session, card.id) == CardBalances(principal_fen=600, bonus_fen=0)
+    assert card_balances_from_ledger(session, card.id) == CardBalances(principal_fen=600, bonus_fen=0, points=0,
+                                                                       uses_remaining=0)
 
 
 def test_a_reversal_keeps_the_store_and_reference_of_what_it_undoes(session, product):
@@ -91,7 +92,8 @@ def test_a_reversal_keeps_the_store_and_reference_of_what_it_undoes(session, pro
 
 def test_a_card_with_no_entries_balances_at_zero(session, product):
     card = factories.card(session, product)
-    assert card_balances_from_ledger(session, card.id) == CardBalances()
+    assert card_balances_from_ledger(session, card.id) == CardBalances(principal_fen=0, bonus_fen=0, points=0,
+                                                                       uses_remaining=0)
     assert verify_ledger(session) == []
 
 
