@@ -55,7 +55,7 @@ def mask_holder(openid: str) -> str:
 def search_cards(session: Session, merchant_id: int, query: str) -> list[dict[str, Any]]:
     """Cards of the merchant matching ``query``: a whole card number, its last 4+ digits, or whatever a
     registered member lookup understands (phone, external member id). Newest first."""
-    text = re.sub(r"[\s-]", "", query)
+    text = re.sub(r"[\s-]", "", query)  # card numbers are read out in groups
     if not text:
         return []
     ids: set[int] = set()
@@ -63,8 +63,9 @@ def search_cards(session: Session, merchant_id: int, query: str) -> list[dict[st
     if text.isdigit() and len(text) >= MIN_SUFFIX:
         ids |= set(session.scalars(stmt.where(Card.card_no == text)))
         ids |= set(session.scalars(stmt.where(Card.card_no.like(f"%{text}")).limit(SEARCH_LIMIT)))
+    spaceless = re.sub(r"\s", "", query)  # external ids may hold dashes: lookups keep them
     for lookup in MEMBER_LOOKUPS:
-        ids |= set(lookup(session, merchant_id, text))
+        ids |= set(lookup(session, merchant_id, spaceless))
     if not ids:
         return []
     rows = session.execute(

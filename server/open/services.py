@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.cards import wallet
 from server.cards.face_links import FaceLinks
+from server.cards.members import MEMBER_LOOKUPS, SEARCH_LIMIT
 from server.cards.models import Card
 from server.cards.services import issue_card
 from server.cardwallet.services import request_sync
@@ -294,3 +295,20 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Key
 def reverse(session: Session, actor: KeyActor, redemption_id: int, reason: str, window_hours: int) -> Redemption:
     """The cashier's reversal of one of the merchant's redemptions."""
     return redemption.reverse(session, actor.staff, redemption_id, reason, window_hours)
+
+
+def member_card_ids(session: Session, merchant_id: int, query: str) -> list[int]:
+    """Cards issued to the merchant's members whose external id is ``query``, or whose phone is it —
+    masked as staff see it (138****1234), or its last 4+ digits. The member page's search uses it."""
+    match = Member.external_id == query
+    if query.isdigit() and len(query) >= 4:
+        match = match | Member.mobile_masked.like(f"%{query}")
+    elif "*" in query:
+        match = match | (Member.mobile_masked == query)
+    return list(session.scalars(
+        select(MemberCard.card_id).join(Member, Member.id == MemberCard.member_id)
+        .where(Member.merchant_id == merchant_id, match).limit(SEARCH_LIMIT)
+    ))
+
+
+MEMBER_LOOKUPS.append(member_card_ids)  # the console's member search finds open members' cards too
