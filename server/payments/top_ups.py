@@ -12,29 +12,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.cards.caps import cap_room_fen, card_cap_fen
 from server.cards.models import Card, CardStatus
 from server.cards.services import owned_card
 from server.consumers.models import Consumer
-from server.db import utcnow
 from server.errors import BusinessRuleError, CardNotActive
 from server.ledger.services import lock_cards
 from server.merchants.models import Merchant
-from server.payments.models import OrderPurpose, OrderStatus, PaymentOrder
+from server.payments.models import OrderPurpose, PaymentOrder
 from server.payments.services import create_order
 from server.products.models import CardKind, CardProduct
-from server.products.validation import NAMED_CARD_CAP_FEN, UNNAMED_CARD_CAP_FEN
 from server.wechat import PaymentGateway
 
 
 def _not_allowed(message: str, **details: Any) -> BusinessRuleError:
     return BusinessRuleError(message, code="AMOUNT_NOT_ALLOWED", details=details)
-
-
-def card_cap_fen(product: CardProduct) -> int:
-    return NAMED_CARD_CAP_FEN if product.named else UNNAMED_CARD_CAP_FEN
 
 
 def bonus_for(top_up: Mapping[str, Any], amount_fen: int) -> int:
@@ -60,7 +54,7 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
     card = owned_card(session, card_id, consumer_id)
     product = session.get(CardProduct, card.product_id)
     top_up = product.top_up or {}
-    room = max(card_cap_fen(product) - card.balance_fen - pending_top_ups_fen(session, card.id), 0)
+    room = cap_room_fen(session, card, product)
     return {
         "enabled": bool(top_up.get("enabled")) and product.kind == CardKind.STORED_VALUE,
         "tiers": [{"amount_fen": t["amount_fen"], "bonus_fen": t.get("bonus_fen") or 0,
@@ -74,15 +68,6 @@ def options(session: Session, consumer_id: int, card_id: int) -> dict[str, Any]:
     }
 
 
-def pending_top_ups_fen(session: Session, card_id: int) -> int:
-    """What the card's unpaid, unexpired WeChat Pay top-ups would add if they were all paid."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(PaymentOrder.amount_fen + PaymentOrder.bonus_fen), 0)).where(
-            PaymentOrder.card_id == card_id, PaymentOrder.purpose == OrderPurpose.TOP_UP,
-            PaymentOrder.status == OrderStatus.PENDING, PaymentOrder.expires_at > utcnow())
-    ))
-
-
 def allowed_top_up(session: Session, card: Card, product: CardProduct, amount_fen: int) -> int:
     """The bonus a top-up of ``amount_fen`` earns on ``card``, or why it is refused: only an active
     stored-value card, only the product's tiers or custom range, never above the legal cap — counting
@@ -93,11 +78,10 @@ def allowed_top_up(session: Session, card: Card, product: CardProduct, amount_fe
     if card.status != CardStatus.ACTIVE:
         raise CardNotActive(details={"status": card.status})
     bonus = bonus_for(product.top_up or {}, amount_fen)
-    cap = card_cap_fen(product)
-    held = card.balance_fen + pending_top_ups_fen(session, card.id)
-    if held + amount_fen + bonus > cap:
-        raise _not_allowed("充值后余额将超过单张卡的法定上限", cap_fen=cap, balance_fen=card.balance_fen,
-                           room_fen=max(cap - held, 0))
+    room = cap_room_fen(session, card, product)
+    if amount_fen + bonus > room:
+        raise _not_allowed("充值后余额将超过单张卡的法定上限", cap_fen=card_cap_fen(product),
+                           balance_fen=card.balance_fen, room_fen=room)
     return bonus
 
 

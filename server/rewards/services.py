@@ -17,11 +17,20 @@ from sqlalchemy.orm import Session
 
 from server.audit.services import record
 from server.auth import Principal
+from server.cards.caps import cap_room_fen
 from server.cards.models import Card, CardStatus
 from server.cards.serializers import mask_card_no
 from server.cards.services import owned_card
 from server.db import utcnow
-from server.errors import CardExpired, CardNotActive, InsufficientPoints, NotFound, SoldOut, ValidationError
+from server.errors import (
+    BusinessRuleError,
+    CardExpired,
+    CardNotActive,
+    InsufficientPoints,
+    NotFound,
+    SoldOut,
+    ValidationError,
+)
 from server.ledger.accounts import CardBucket, MerchantAccount
 from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import card_to_merchant, lock_cards, post_journal
@@ -87,6 +96,10 @@ def exchange(session: Session, *, card: Card, reward_id: int, actor_type: ActorT
         raise ValidationError({"reward_id": "储值奖励只能兑换到储值卡，次数奖励只能兑换到次卡"})
     if card.points < reward.points_price:
         raise InsufficientPoints(details={"points": card.points, "points_price": reward.points_price})
+    room = cap_room_fen(session, card, product) if reward.value_fen else 0
+    if reward.value_fen > room:  # stored value is held to the card's legal cap like any top-up
+        raise BusinessRuleError("兑换后余额将超过单张卡的法定上限", code="AMOUNT_NOT_ALLOWED",
+                                details={"value_fen": reward.value_fen, "room_fen": room})
     taken = session.execute(update(Reward).where(Reward.id == reward.id, Reward.stock > 0)
                             .values(stock=Reward.stock - 1).execution_options(synchronize_session=False))
     if taken.rowcount != 1:

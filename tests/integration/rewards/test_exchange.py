@@ -85,3 +85,21 @@ def test_not_enough_points_sold_out_and_the_wrong_card_kind_are_refused(app, cou
     with app.app_context():
         assert db.session.get(Reward, coffee).stock == 0
         assert db.session.get(Card, rich).points == 900 and db.session.get(Card, poor).points == 50
+
+
+def test_stored_value_from_points_stops_at_the_cards_legal_cap(app, counter):
+    from server.cards.caps import card_cap_fen
+    from server.products.models import CardProduct
+
+    with app.app_context():
+        cap = card_cap_fen(db.session.get(CardProduct, counter.product_ids["stored_value"]))
+    ten_yuan = _reward(app, counter, name="10元储值", kind="stored_value", points_price=100, value_fen=1000)
+    at_cap = counter.card("stored_value", principal_fen=cap - 1000, points=100)
+    assert _exchange(app, counter, at_cap, ten_yuan)["balance_fen"] == cap  # exactly the cap is allowed
+    over = counter.card("stored_value", principal_fen=cap - 999, points=100)
+    with pytest.raises(AppError) as refused:
+        _exchange(app, counter, over, ten_yuan)
+    assert (refused.value.code, refused.value.details["room_fen"]) == ("AMOUNT_NOT_ALLOWED", 999)
+    with app.app_context():
+        card = db.session.get(Card, over)
+        assert (card.points, card.balance_fen) == (100, cap - 999)  # nothing taken
