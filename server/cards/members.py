@@ -21,7 +21,7 @@ from server.audit.services import record
 from server.auth import Principal
 from server.cards.expiry import reactivate_card
 from server.cards.models import CARD_LIFECYCLE, Card
-from server.cards.serializers import mask_card_no
+from server.cards.serializers import mask_card_no, mask_holder
 from server.cards.wallet import card_statement
 from server.consumers.models import Consumer
 from server.errors import NotFound, ValidationError
@@ -45,11 +45,6 @@ STATUS_EVENTS = {"freeze": ("card.freeze", "冻结"), "unfreeze": ("card.unfreez
 #: Audit actions shown as the card's status history.
 _HISTORY_ACTIONS = ("card.freeze", "card.unfreeze", "card.reactivate", "card.refund", "card.transfer_accept",
                     "card.report_lost", "card.replace", "card.activate")
-
-
-def mask_holder(openid: str) -> str:
-    """A holder as staff may see them: the first and last three characters of their WeChat id."""
-    return f"{openid[:3]}***{openid[-3:]}"
 
 
 def search_cards(session: Session, merchant_id: int, query: str) -> list[dict[str, Any]]:

@@ -20,6 +20,11 @@ def mask_card_no(card_no: str) -> str:
     return f"{card_no[:4]} **** **** {card_no[-4:]}"
 
 
+def mask_holder(openid: str) -> str:
+    """A holder as staff may see them: the first and last three characters of their WeChat id."""
+    return f"{openid[:3]}***{openid[-3:]}"
+
+
 def product_summary(product: CardProduct) -> dict[str, Any]:
     """What a consumer may know about a product: its id and API fields (terms, validity, refund rule, …)."""
     return {"product_id": product.id, **product_fields(product)}
@@ -54,6 +59,6 @@ def staff_card(session: Session, links: FaceLinks | None, card: Card) -> dict[st
     owner = session.get(Consumer, card.owner_id) if card.owner_id else None
     data = serialize_card(card, product, session.get(Merchant, card.merchant_id), links)
     data["owner"] = (
-        {"consumer_id": owner.id, "openid_masked": f"{owner.openid[:3]}***{owner.openid[-3:]}"} if owner else None
+        {"consumer_id": owner.id, "openid_masked": mask_holder(owner.openid)} if owner else None
     )
     return data

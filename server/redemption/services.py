@@ -23,9 +23,8 @@ from server.auth import Principal
 from server.cards.dynamic_codes import resolve_code
 from server.cards.events import record_card_event
 from server.cards.face_links import FaceLinks
-from server.cards.members import mask_holder
 from server.cards.models import Card, CardStatus
-from server.cards.serializers import mask_card_no, staff_card
+from server.cards.serializers import mask_card_no, mask_holder, staff_card
 from server.consumers.models import Consumer
 from server.crypto import decrypt
 from server.db import INT32_MAX, utcnow
