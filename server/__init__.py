@@ -132,10 +132,11 @@ def _api_blueprints() -> list[flask_smorest.Blueprint]:
     from server.api.products import blueprint as products_api
     from server.api.redemption import blueprint as redemption_api
     from server.api.reports import blueprint as reports_api
+    from server.api.test_mode import blueprint as test_mode_api
     from server.api.webhooks import blueprint as webhooks_api
 
     return [merchant_api, platform_api, products_api, issuance_api, mp_batches_api, mp_cards_api,
             redemption_api, reports_api, mp_auth_api, mp_purchases_api, mp_orders_api, wechat_callbacks_api,
             mp_wallet_api, open_api_keys_api, open_api, webhooks_api,
-            physical_cards_api]
+            physical_cards_api, test_mode_api]
 

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from server.db import db
+from server.modes import Mode, use_mode
 
 
 def _wait_until_up(base_url: str, timeout_seconds: float = 60) -> None:
@@ -57,18 +58,24 @@ def register(app: Flask) -> None:
         click.echo(f"platform admin {verb}: {username}")
 
     @app.cli.command("verify-ledger")
-    def verify_ledger_command() -> None:
-        """Recompute every card's balances from the ledger; exit 1 listing any drift."""
+    @click.option("--mode", "modes", type=click.Choice([m.value for m in Mode]), multiple=True,
+                  help="Books to check (default: live, then test).")
+    def verify_ledger_command(modes: tuple[str, ...]) -> None:
+        """Recompute every card's balances from the ledger, per mode; exit 1 listing any drift."""
         from server.ledger.services import verify_ledger
 
-        drifts = verify_ledger(db.session)
-        if not drifts:
-            click.echo("ledger ok: every journal balances and every card matches its entries")
-            return
-        for drift in drifts:
-            click.echo(f"DRIFT {drift.kind} {drift.ref_id}: {drift.detail}", err=True)
-        click.echo(f"{len(drifts)} problem(s) found", err=True)
-        sys.exit(1)
+        problems = 0
+        for mode in modes or [m.value for m in Mode]:
+            use_mode(db.session, mode)
+            drifts = verify_ledger(db.session)
+            problems += len(drifts)
+            if not drifts:
+                click.echo(f"{mode} ledger ok: every journal balances and every card matches its entries")
+            for drift in drifts:
+                click.echo(f"DRIFT {mode} {drift.kind} {drift.ref_id}: {drift.detail}", err=True)
+        if problems:
+            click.echo(f"{problems} problem(s) found", err=True)
+            sys.exit(1)
 
     @app.cli.command("purge-idempotency")
     def purge_idempotency() -> None:
@@ -83,8 +90,8 @@ def register(app: Flask) -> None:
         """Expire cards past their validity (the worker runs it daily). Prepaid balances stay reactivatable."""
         from server.jobs.tasks import expire_cards
 
-        report = expire_cards()
-        click.echo(f"expired {report.cards_expired} card(s); {report.points_lapsed} point(s) lapsed")
+        for mode, report in expire_cards().items():
+            click.echo(f"{mode}: expired {report.cards_expired} card(s); {report.points_lapsed} point(s) lapsed")
 
     @app.cli.command("demo")
     @click.option("--logins-when-up", metavar="URL", default=None,

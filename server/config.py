@@ -76,6 +76,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "IDEMPOTENCY_RETENTION_HOURS": int(env.get("IDEMPOTENCY_RETENTION_HOURS", "48")),
         #: Fernet key for card secrets and WeChat session keys; derived from SECRET_KEY when unset.
         "DATA_ENCRYPTION_KEY": env.get("DATA_ENCRYPTION_KEY"),
+        #: A prepaid product is published only after a passing test run (API.md "Test mode"); 0 relaxes it.
+        "TEST_RUN_REQUIRED": _flag(env.get("TEST_RUN_REQUIRED", "1")),
         #: How long after a redemption a manager may still reverse it.
         "REVERSAL_WINDOW_HOURS": int(env.get("REVERSAL_WINDOW_HOURS", "48")),
         #: Where uploaded qualification images are kept (default: instance/uploads).

@@ -21,6 +21,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from server.modes import LiveSharedWithTest, ModeScoped, session_mode
+
 _T = TypeVar("_T")
 _INSERTS: dict[Table, Insert] = {}
 _UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
@@ -31,10 +33,12 @@ _UPDATED = "kabao_direct_updates"
 def insert_row(session: Session, obj: _T) -> _T:
     """INSERT ``obj``'s row now and attach ``obj`` as if it had been loaded.
 
-    Column defaults apply as usual; RETURNING hands back every column, so the object is complete.
-    Constraint violations raise here, not at a later flush. Pending changes are flushed first, as
+    Column defaults apply as usual, and a mode-scoped row takes the session's mode; RETURNING hands
+    back every column, so the object is complete. Constraint violations raise here, not at a later flush. Pending changes are flushed first, as
     any ORM statement would, so rows this one refers to exist."""
     session.flush()
+    if isinstance(obj, ModeScoped | LiveSharedWithTest) and obj.mode is None:
+        obj.mode = session_mode(session).value
     mapper = sa_inspect(obj).mapper
     table = mapper.local_table
     stmt = _INSERTS.get(table)

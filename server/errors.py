@@ -215,3 +215,10 @@ class PaymentNotConfigured(BusinessRuleError):
 
     code = "PAYMENT_NOT_CONFIGURED"
     message = "该商户尚未开通微信支付收款，暂时无法购买或充值"
+
+
+class TestRunRequired(BusinessRuleError):
+    """A prepaid product goes live only after a passing test run (API.md "Test mode")."""
+
+    code = "TEST_RUN_REQUIRED"
+    message = "预付卡上线前须先通过上线前测试（购卡、充值、核销、冲正、退款）"

@@ -40,6 +40,8 @@ def _base_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
         # periodic jobs only when a test runs them.
         "JOBS_BACKEND": "embedded",
         "JOBS_SCHEDULE": False,
+        # Tests set prepaid products up published directly; tests/api/test_mode/ turn the go-live rule on.
+        "TEST_RUN_REQUIRED": False,
     }
 
 

@@ -146,6 +146,8 @@ class ProductSchema(DocSchema):
     face_image_url = fields.String()
     created_at = fields.DateTime(**_DT)
     updated_at = fields.DateTime(**_DT)
+    test_run_passed_at = fields.DateTime(**_DT, metadata={"description": "上线前测试最近一次通过的时间"})
+    last_test_run = fields.Dict(allow_none=True, metadata={"description": "最近一次上线前测试 {passed, at, steps}"})
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata={"enum": ["stored_value", "count", "points", "discount"]})
     named = fields.Boolean(allow_none=True)

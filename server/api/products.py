@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from server.api import docs_schemas as docs
 from server.auth import current_principal
@@ -37,6 +37,8 @@ def product_to_dict(product: CardProduct) -> dict[str, Any]:
                        if product.face_image else None),
         "created_at": iso(product.created_at),
         "updated_at": iso(product.updated_at),
+        "test_run_passed_at": iso(product.test_run_passed_at),
+        "last_test_run": product.last_test_run or None,
         **services.product_fields(product),
     }
 
@@ -126,7 +128,8 @@ def submit(product_id: int):
 @blueprint.alt_response(200, schema=docs.ProductSchema, success=True)
 @staff_action(Action.PUBLISH_PRODUCTS)
 def publish(product_id: int):
-    return jsonify(product_to_dict(services.publish_product(db.session, current_principal(), product_id)))
+    return jsonify(product_to_dict(services.publish_product(
+        db.session, current_principal(), product_id, require_test_run=current_app.config["TEST_RUN_REQUIRED"])))
 
 
 @blueprint.route("/merchant/card-products/<int:product_id>/retire", methods=["POST"])

@@ -10,7 +10,6 @@ from server.cards.models import Card
 from server.cards.serializers import staff_card
 from server.cardwallet.services import request_sync
 from server.webhooks.events import record_event
-from server.webhooks.models import Mode
 
 
 def card_data(session: Session, card: Card) -> dict[str, Any]:
@@ -23,8 +22,8 @@ def card_data(session: Session, card: Card) -> dict[str, Any]:
 def record_card_event(session: Session, card: Card, type: str, **extra: Any) -> None:
     """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens).
 
-    The event's mode is the card's (``card.mode`` once test cards exist; live until then). Every value
+    The event's mode is the card's: a test card's events go only to test endpoints. Every value
     change comes through here, so it also makes the card's WeChat card-wallet push due (if it has one)."""
     request_sync(session, card)
-    record_event(session, merchant_id=card.merchant_id, type=type, mode=getattr(card, "mode", None) or Mode.LIVE,
+    record_event(session, merchant_id=card.merchant_id, type=type, mode=card.mode,
                  data=lambda: {"card": card_data(session, card), **extra})

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.modes import ModeScoped
 from server.transitions import Lifecycle
 
 
@@ -43,7 +44,7 @@ CARD_LIFECYCLE = Lifecycle(CardStatus, {
 }, noun="卡")
 
 
-class Card(CreatedAt, db.Model):
+class Card(ModeScoped, CreatedAt, db.Model):
     """A member card. Balances are a cache of the ledger, written only by the ledger service."""
 
     __tablename__ = "cards"
@@ -94,7 +95,7 @@ class TransferStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Transfer(CreatedAt, db.Model):
+class Transfer(ModeScoped, CreatedAt, db.Model):
     """A one-time offer to hand a card to another consumer (转赠)."""
 
     __tablename__ = "transfers"

@@ -31,6 +31,7 @@ from server.ledger.models import ActorType, JournalKind
 from server.ledger.services import Posting, lock_cards, post_journal, transfer
 from server.merchants.models import Store
 from server.merchants.services import get_merchant, require_approved
+from server.modes import mode_of
 from server.products.models import CardProduct
 
 #: Cards per INSERT when a physical batch creates its cards.
@@ -81,9 +82,10 @@ def create_printed_cards(session: Session, config: Mapping[str, Any], batch: Bat
     while remaining:
         count = min(INSERT_CHUNK, remaining)
         session.execute(insert(Card), [
-            {"merchant_id": batch.merchant_id, "product_id": product.id, "batch_id": batch.id, "card_no": number,
-             "secret_encrypted": box.encrypt(new_card_secret().encode()).decode(), "status": CardStatus.INACTIVE,
-             "principal_fen": 0, "bonus_fen": 0, "points": 0, "uses_remaining": 0, "created_at": now}
+            mode_of(session, {
+                "merchant_id": batch.merchant_id, "product_id": product.id, "batch_id": batch.id, "card_no": number,
+                "secret_encrypted": box.encrypt(new_card_secret().encode()).decode(), "status": CardStatus.INACTIVE,
+                "principal_fen": 0, "bonus_fen": 0, "points": 0, "uses_remaining": 0, "created_at": now})
             for number in _draw_numbers(session, prefix, length, count)
         ])
         remaining -= count

@@ -5,8 +5,7 @@
   caller commits. A WeChat outage can therefore never fail or slow down a top-up or a redemption.
 - The jobs' side (claim, call WeChat after commit, record, retry) is ``server/cardwallet/sync.py``.
 
-Test-mode cards are never synced: a card whose ``mode`` attribute is "test" is skipped (test mode
-does not exist yet; the guard is ``is_test``).
+Test-mode cards are never synced: nothing of test mode reaches WeChat (``is_test``).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from server.cards.models import Card
 from server.cardwallet.models import LinkStatus, MemberCardStatus, WeChatCardLink, WeChatMemberCard
 from server.db import utcnow
 from server.errors import BusinessRuleError, NotFound
+from server.modes import Mode
 from server.products.models import CardProduct
 from server.wechat.card_wallet import CardWalletError, card_api_ticket, card_ext
 from server.wechat.client import KabaoWeChatClient
@@ -42,9 +42,8 @@ class WeChatCardUnavailable(BusinessRuleError):
     message = "该卡暂不支持添加到微信卡包"
 
 
-def is_test(card: Any) -> bool:
-    """Test-mode cards are never synced (``card.mode`` once test mode exists)."""
-    return getattr(card, "mode", None) == "test"
+def is_test(card: Card) -> bool:
+    return card.mode == Mode.TEST
 
 
 def sync_enabled(product: CardProduct | None) -> bool:

@@ -16,13 +16,13 @@ from server.db import db
 from server.merchants.permissions import Action
 from server.open import keys
 from server.open.keys import CreatedKey
-from server.open.models import ApiKey, KeyMode, Scope
+from server.open.models import ApiKey, Mode, Scope
 from server.open.schemas import ApiKeyCreateSchema
 
 #: How the page names each scope and mode.
 SCOPE_LABELS = {Scope.CARDS_READ: "查询卡与流水", Scope.CARDS_WRITE: "发卡、充值", Scope.REDEEM: "核销、冲正",
                 Scope.REPORTS_READ: "查看报表"}
-MODE_LABELS = {KeyMode.LIVE: "正式", KeyMode.TEST: "测试"}
+MODE_LABELS = {Mode.LIVE: "正式", Mode.TEST: "测试"}
 
 
 def _page(created: CreatedKey | None = None) -> str:

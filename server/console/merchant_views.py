@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, jsonify, render_template, request, url_for
 
 from server.auth import Principal
 from server.cards.face_links import face_links
@@ -257,7 +257,8 @@ def submit_product(product_id: int) -> Response:
 @pages.shows_errors_on("console.product")
 @console_login_required(Action.PUBLISH_PRODUCTS)
 def publish_product(product_id: int) -> Response:
-    products.publish_product(db.session, g.principal, product_id)
+    products.publish_product(db.session, g.principal, product_id,
+                             require_test_run=current_app.config["TEST_RUN_REQUIRED"])
     flash("卡种已发布")
     return see_other(".product", product_id=product_id)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.modes import LiveSharedWithTest
 from server.transitions import Lifecycle
 
 
@@ -62,7 +63,7 @@ BATCH_LIFECYCLE = Lifecycle(BatchStatus, {
 }, noun="批次")
 
 
-class Batch(CreatedAt, db.Model):
+class Batch(LiveSharedWithTest, CreatedAt, db.Model):
     """An issuance batch (发行批次) of one published product."""
 
     __tablename__ = "batches"

@@ -31,6 +31,7 @@ from server.ledger.models import ActorType
 from server.merchants.models import Merchant, MerchantKind, MerchantStatus
 from server.merchants.permissions import Action, allowed
 from server.merchants.services import get_merchant, require_approved
+from server.modes import Mode, session_mode
 from server.products.models import CardKind, CardProduct, ProductForm, ProductStatus
 from server.products.services import get_product
 from server.webhooks.events import record_event
@@ -207,7 +208,10 @@ def ensure_on_sale(offer: Offer, method: IssueMethod, now: datetime | None = Non
         raise Conflict("商户暂停营业")
     if batch.status == BatchStatus.PENDING_APPROVAL:
         raise Conflict("批次尚未通过审批")
-    if batch.status != BatchStatus.ACTIVE or offer.product.status != ProductStatus.PUBLISHED:
+    # A product's test run sells from its own test batch before the product is published.
+    on_sale = offer.product.status == ProductStatus.PUBLISHED or (
+        batch.mode == Mode.TEST and offer.product.status == ProductStatus.APPROVED)
+    if batch.status != BatchStatus.ACTIVE or not on_sale:
         raise Conflict("批次已停止发行")
     now = now or utcnow()
     if batch.sale_start is not None and now < batch.sale_start:
@@ -236,7 +240,9 @@ def take_from_stock(session: Session, batch: Batch) -> None:
     """Count one card against the batch quantity with one conditional UPDATE; 409 SOLD_OUT when none is left.
 
     Concurrent takers queue on the batch row and each re-checks the condition against the committed
-    count, so the quantity is never exceeded."""
+    count, so the quantity is never exceeded. A test card counts against no live batch's quantity."""
+    if session_mode(session) == Mode.TEST and batch.mode == Mode.LIVE:
+        return
     taken = session.execute(
         update(Batch)
         .where(Batch.id == batch.id, Batch.issued_count < Batch.quantity)

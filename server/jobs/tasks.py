@@ -13,6 +13,7 @@ from server.cardwallet import sync as card_wallet
 from server.db import db, utcnow
 from server.idempotency import purge_expired
 from server.jobs.queue import get_queue
+from server.modes import Mode, use_mode
 from server.jobs.registry import job
 from server.notifications.services import JOB_BATCH, deliver_pending
 from server.payments.tasks import reconcile_payments as reconcile
@@ -70,9 +71,13 @@ def reconcile_payments(older_than_minutes: int = 10) -> Any:
 
 @job("cards.expire")
 def expire_cards() -> Any:
-    report = expire(db.session, utcnow())
-    db.session.commit()
-    return report
+    """Expire due cards of both modes' books (test cards age as live ones do)."""
+    now, reports = utcnow(), {}
+    for mode in Mode:
+        use_mode(db.session, mode)
+        reports[mode.value] = expire(db.session, now)
+        db.session.commit()
+    return reports
 
 
 @job("idempotency.purge")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, one_of
+from server.modes import ModeScoped
 
 
 class JournalKind(StrEnum):
@@ -43,7 +44,7 @@ class Unit(StrEnum):
     USES = "uses"
 
 
-class Journal(CreatedAt, db.Model):
+class Journal(ModeScoped, CreatedAt, db.Model):
     """One business event that moved value; never updated or deleted."""
 
     __tablename__ = "journals"
@@ -78,7 +79,7 @@ class Journal(CreatedAt, db.Model):
     entries: Mapped[list[LedgerEntry]] = relationship(back_populates="journal", lazy="selectin")
 
 
-class LedgerEntry(CreatedAt, db.Model):
+class LedgerEntry(ModeScoped, CreatedAt, db.Model):
     """One leg of a journal: ``amount`` units into ``account`` (negative = out of it).
 
     ``bucket``, ``kind``, ``store_id`` and ``created_at`` repeat the account's and journal's facts so

@@ -184,6 +184,7 @@ def post_journal(
         entries.append({
             "journal_id": journal.id,
             "merchant_id": merchant_id,
+            "mode": journal.mode,
             "account": posting.account,
             "bucket": bucket,
             "kind": kind,

@@ -47,6 +47,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "audit.view"
     MANAGE_API_KEYS = "api_keys.manage"
     MANAGE_WEBHOOKS = "webhooks.manage"
+    #: Run a product's test run (上线前测试) before it goes live.
+    TEST_PRODUCTS = "products.test_run"
+    #: Work in the console's test mode (测试模式): buy, top up and redeem test cards.
+    USE_TEST_MODE = "test_mode.use"
+    #: Wipe the merchant's test data.
+    WIPE_TEST_DATA = "test_data.wipe"
 
 
 _EVERYTHING = frozenset(Action)
@@ -56,11 +62,11 @@ _READ = frozenset({Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.VIEW_PRODUCT
 ROLE_ACTIONS: dict[StaffRole, frozenset[Action]] = {
     StaffRole.OWNER: _EVERYTHING,
     StaffRole.MANAGER: _EVERYTHING - {Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE, Action.MANAGE_API_KEYS,
-                                     Action.MANAGE_WEBHOOKS, Action.PRINT_CARDS},
+                                     Action.MANAGE_WEBHOOKS, Action.PRINT_CARDS, Action.WIPE_TEST_DATA},
     StaffRole.OPERATIONS: _READ | {
         Action.MANAGE_PRODUCTS, Action.PUBLISH_PRODUCTS, Action.MANAGE_CHANNELS, Action.MANAGE_BATCHES,
         Action.APPROVE_AS_OPERATIONS, Action.GENERATE_CODES, Action.BIND_CODES, Action.VIEW_CARDS,
-        Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS, Action.PRINT_CARDS,
+        Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS, Action.PRINT_CARDS, Action.TEST_PRODUCTS, Action.USE_TEST_MODE,
     },
     StaffRole.FINANCE: _READ | {
         Action.APPROVE_AS_FINANCE, Action.VIEW_CARDS, Action.VIEW_REDEMPTIONS, Action.VIEW_REPORTS,
@@ -68,7 +74,7 @@ ROLE_ACTIONS: dict[StaffRole, frozenset[Action]] = {
     },
     StaffRole.CASHIER: frozenset(
         {Action.VIEW_MERCHANT, Action.VIEW_STORES, Action.REDEEM, Action.VIEW_CARDS, Action.VIEW_REDEMPTIONS,
-         Action.SELL_CARDS, Action.REPORT_LOST}
+         Action.SELL_CARDS, Action.REPORT_LOST, Action.USE_TEST_MODE}
     ),
 }
 

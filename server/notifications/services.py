@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.consumers.models import Consumer
 from server.db import utcnow
+from server.modes import Mode, session_mode
 from server.money import yuan
 from server.notifications.models import OutboxMessage, OutboxStatus
 from server.timeutil import SHANGHAI
@@ -61,8 +62,12 @@ MESSAGES_QUEUED = "kabao_outbox_queued"
 
 def queue_message(
     session: Session, *, merchant_id: int, consumer_id: int, template_key: TemplateKey, payload: Mapping[str, Any]
-) -> OutboxMessage:
-    """Add a message to the caller's transaction; it is sent only if that transaction commits."""
+) -> OutboxMessage | None:
+    """Add a message to the caller's transaction; it is sent only if that transaction commits.
+
+    Nothing of test mode reaches WeChat, so a test card's holder is sent nothing (None)."""
+    if session_mode(session) == Mode.TEST:
+        return None
     message = OutboxMessage(
         merchant_id=merchant_id, consumer_id=consumer_id, template_key=template_key, payload=dict(payload)
     )

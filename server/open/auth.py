@@ -1,9 +1,9 @@
-"""The guard of every /open/v1/ view: an API key, within its rate limit, of live mode, with the scope.
+"""The guard of every /open/v1/ view: an API key, within its rate limit, with the scope; the key's mode
+(live or test, by its ``kb_live_`` / ``kb_test_`` prefix) is the mode of the books the call reads and writes.
 
 API keys and bearer tokens are different credentials, not different kinds of one: a staff or consumer
 token is no API key (401 here), and an API key is no token (401 on /api/v1/, which only looks in
-Redis). A key of test mode is refused (403) until test mode exists: test data must never mix with
-live data, so a test key touches nothing yet.
+Redis).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from server.db import db
 from server.errors import Forbidden, Unauthenticated
 from server.extensions import get_redis
 from server.merchants.models import StaffRole
+from server.modes import use_mode
 from server.open import keys
-from server.open.models import KeyMode, Scope
+from server.open.models import Scope
 from server.openapi import mark_auth
 from server.ratelimit import throttle
 
@@ -53,7 +54,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def require_scope(scope: Scope) -> Callable[[F], F]:
-    """Let only a live, unrevoked API key holding ``scope`` call the view (401, 429, 403 otherwise)."""
+    """Let only an unrevoked API key holding ``scope`` call the view (401, 429, 403 otherwise)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -65,10 +66,9 @@ def require_scope(scope: Scope) -> Callable[[F], F]:
             limit = int(current_app.config.get("OPEN_API_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE))
             throttle(get_redis(), f"api-key:{row.id}", limit=limit, window_seconds=60)
             keys.touch(db.session, row)
-            if row.mode == KeyMode.TEST:
-                raise Forbidden("测试模式尚未开放，请使用正式（live）密钥")
             if scope.value not in row.scopes:
                 raise Forbidden(f"该 API 密钥没有 {scope.value} 权限", details={"required_scope": scope.value})
+            use_mode(db.session, row.mode)
             actor = KeyActor(row.id, row.merchant_id, row.created_by)
             g.api_key = actor
             g.principal = actor.principal

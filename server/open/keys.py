@@ -24,10 +24,10 @@ from server.crypto import code_hash_key, keyed_hash
 from server.db import utcnow
 from server.errors import NotFound
 from server.merchants.models import Staff
-from server.open.models import ApiKey, KeyMode, Scope
+from server.open.models import ApiKey, Mode, Scope
 from server.timeutil import iso
 
-PREFIXES = {KeyMode.LIVE: "kb_live_", KeyMode.TEST: "kb_test_"}
+PREFIXES = {Mode.LIVE: "kb_live_", Mode.TEST: "kb_test_"}
 #: Random bytes after the prefix: 32 bytes are 43 URL-safe characters.
 RANDOM_BYTES = 32
 #: Characters of the random part kept in ``key_prefix``.
@@ -60,7 +60,7 @@ class CreatedKey:
 def create_key(session: Session, config: Mapping[str, Any], actor: Principal, *, name: str,
                scopes: Sequence[str], mode: str) -> CreatedKey:
     """Create a key for the owner's merchant; the plaintext is returned here and never again."""
-    mode = KeyMode(mode)
+    mode = Mode(mode)
     key = PREFIXES[mode] + secrets.token_urlsafe(RANDOM_BYTES)
     row = ApiKey(merchant_id=actor.merchant_id, name=name, mode=mode,
                  scopes=[scope.value for scope in Scope if scope in set(scopes)],

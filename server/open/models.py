@@ -13,11 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
-
-
-class KeyMode(StrEnum):
-    LIVE = "live"
-    TEST = "test"
+from server.modes import Mode, ModeScoped
 
 
 class Scope(StrEnum):
@@ -34,7 +30,7 @@ class ApiKey(CreatedAt, db.Model):
 
     __tablename__ = "api_keys"
     __table_args__ = (
-        one_of("mode", KeyMode),
+        one_of("mode", Mode),
         CheckConstraint("revoked_at IS NULL OR revoked_at >= created_at", name="revoked_after_created"),
     )
 
@@ -78,7 +74,7 @@ class Member(CreatedAt, db.Model):
     mobile_masked: Mapped[str | None] = mapped_column(String(20))
 
 
-class MemberCard(CreatedAt, db.Model):
+class MemberCard(ModeScoped, CreatedAt, db.Model):
     """A card issued to a member through the open API, with the bind code that adds it to a wallet."""
 
     __tablename__ = "open_member_cards"
@@ -104,12 +100,12 @@ class MemberCard(CreatedAt, db.Model):
     bound_consumer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("consumers.id"))
 
 
-class ExternalTopUp(CreatedAt, db.Model):
+class ExternalTopUp(ModeScoped, CreatedAt, db.Model):
     """A top-up of money the merchant collected itself, booked to its external clearing account."""
 
     __tablename__ = "open_top_ups"
     __table_args__ = (
-        UniqueConstraint("merchant_id", "external_order_no"),
+        UniqueConstraint("merchant_id", "mode", "external_order_no"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         *non_negative("bonus_fen"),
     )
@@ -129,11 +125,11 @@ class ExternalTopUp(CreatedAt, db.Model):
     journal_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("journals.id"), unique=True)
 
 
-class ExternalRedemption(CreatedAt, db.Model):
+class ExternalRedemption(ModeScoped, CreatedAt, db.Model):
     """A redemption booked through the open API, with the merchant's order number when given."""
 
     __tablename__ = "open_redemptions"
-    __table_args__ = (UniqueConstraint("merchant_id", "external_order_no"),)
+    __table_args__ = (UniqueConstraint("merchant_id", "mode", "external_order_no"),)
 
     id: Mapped[IntPK]
     merchant_id: Mapped[int] = merchant_fk()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from server.open.models import KeyMode, Scope
+from server.open.models import Mode, Scope
 from server.openapi import DocSchema, ErrorBodySchema, ErrorEnvelopeSchema
 from server.schemas import Fen, Schema, StrictInt
 
@@ -39,14 +39,14 @@ class ApiKeyCreateSchema(Schema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL])
     scopes = fields.List(fields.String(validate=validate.OneOf([s.value for s in Scope])), required=True,
                          validate=validate.Length(min=1, max=len(Scope)))
-    mode = fields.String(required=True, validate=validate.OneOf([m.value for m in KeyMode]))
+    mode = fields.String(required=True, validate=validate.OneOf([m.value for m in Mode]))
 
 
 class ApiKeySchema(DocSchema):
     api_key_id = fields.Integer()
     name = fields.String()
     scopes = fields.List(fields.String())
-    mode = fields.String(metadata={"enum": [m.value for m in KeyMode]})
+    mode = fields.String(metadata={"enum": [m.value for m in Mode]})
     key_prefix = fields.String(metadata={"example": "kb_live_AbCd"})
     created_at = fields.DateTime()
     last_used_at = fields.DateTime(allow_none=True, metadata={"description": "最近一次调用（精确到分钟）"})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.modes import ModeScoped
 from server.transitions import Lifecycle
 
 
@@ -36,7 +37,7 @@ ORDER_LIFECYCLE = Lifecycle(OrderStatus, {
 }, noun="订单")
 
 
-class PaymentOrder(CreatedAt, db.Model):
+class PaymentOrder(ModeScoped, CreatedAt, db.Model):
     """One WeChat Pay order; its effect (issue a card, credit a top-up) runs once, when paid."""
 
     __tablename__ = "payment_orders"
@@ -97,7 +98,7 @@ REFUND_LIFECYCLE = Lifecycle(RefundStatus, {
 }, noun="退款")
 
 
-class Refund(CreatedAt, db.Model):
+class Refund(ModeScoped, CreatedAt, db.Model):
     """A consumer's refund of a card's unused value, paid back through WeChat refunds."""
 
     __tablename__ = "refunds"
@@ -129,7 +130,7 @@ class Refund(CreatedAt, db.Model):
     settled_at: Mapped[datetime | None]
 
 
-class RefundAllocation(CreatedAt, db.Model):
+class RefundAllocation(ModeScoped, CreatedAt, db.Model):
     """The part of a refund paid back against one paid order (newest orders first)."""
 
     __tablename__ = "refund_allocations"

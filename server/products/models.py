@@ -128,6 +128,11 @@ class CardProduct(CreatedAt, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=ProductStatus.DRAFT, index=True)
     #: The platform reviewer's last comment.
     review_comment: Mapped[str | None] = mapped_column(String(500))
+    #: When a test run last passed (purchase, top-up, redeem, reversal, refund in test mode); a prepaid
+    #: product is published only after one (its rules no longer change once approved).
+    test_run_passed_at: Mapped[datetime | None]
+    #: The last test run {passed, at, steps: [{step, ok, detail}]}, shown on the product page.
+    last_test_run: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Latest smart-validation result {errors, warnings}.
     validation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Last change of any field or status.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server.audit.services import record
 from server.auth import Principal
 from server.cardwallet.services import request_member_card
-from server.errors import BusinessRuleError, Conflict, NotFound, ValidationError
+from server.errors import BusinessRuleError, Conflict, NotFound, TestRunRequired, ValidationError
 from server.merchants.models import PREPAID_REQUIRED_DOCUMENTS, DocumentKind, Store
 from server.merchants.services import get_merchant, require_approved, require_documents
 from server.products.models import PRODUCT_LIFECYCLE, CardKind, CardProduct, ProductStatus
@@ -211,9 +211,14 @@ def review_product(session: Session, admin_id: int, product_id: int, decision: s
     return product
 
 
-def publish_product(session: Session, actor: Principal, product_id: int) -> CardProduct:
+def publish_product(session: Session, actor: Principal, product_id: int, *, require_test_run: bool) -> CardProduct:
+    """Put an approved product on sale; a prepaid one only after a passing test run (unless the
+    ``TEST_RUN_REQUIRED`` setting is off)."""
     product = get_product(session, actor.merchant_id, product_id)
     require_approved(get_merchant(session, actor.merchant_id))
+    if (require_test_run and CardKind(product.kind).prepaid and product.test_run_passed_at is None
+            and PRODUCT_LIFECYCLE.allows(product.status, "publish")):
+        raise TestRunRequired()
     before, after = PRODUCT_LIFECYCLE.apply(product, "publish")
     session.flush()
     _audit(session, actor, product, "product.publish", {"from": before, "to": after})

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.modes import ModeScoped
 from server.transitions import Lifecycle
 
 
@@ -24,7 +25,7 @@ REDEMPTION_LIFECYCLE = Lifecycle(RedemptionStatus, {
 }, noun="核销记录")
 
 
-class Redemption(CreatedAt, db.Model):
+class Redemption(ModeScoped, CreatedAt, db.Model):
     __tablename__ = "redemptions"
     __table_args__ = (
         one_of("status", RedemptionStatus),

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk
+from server.modes import ModeScoped
 
 
-class LedgerDay(CreatedAt, db.Model):
+class LedgerDay(ModeScoped, CreatedAt, db.Model):
     """A (merchant, Shanghai day) whose totals have been rolled up; unique, so a day is rolled up once."""
 
     __tablename__ = "ledger_days"
-    __table_args__ = (UniqueConstraint("merchant_id", "day"),)
+    __table_args__ = (UniqueConstraint("merchant_id", "mode", "day"),)
 
     id: Mapped[IntPK]
     merchant_id: Mapped[int] = merchant_fk()
@@ -28,7 +29,7 @@ class LedgerDay(CreatedAt, db.Model):
     day: Mapped[date]
 
 
-class LedgerDayTotal(db.Model):
+class LedgerDayTotal(ModeScoped, db.Model):
     """Sum of one day's entries of one (journal kind, bucket, store, channel)."""
 
     __tablename__ = "ledger_day_totals"

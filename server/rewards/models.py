@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, non_negative, one_of
+from server.modes import ModeScoped
 
 
 class RewardKind(StrEnum):
@@ -48,7 +49,7 @@ class Reward(CreatedAt, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class RewardExchange(CreatedAt, db.Model):
+class RewardExchange(ModeScoped, CreatedAt, db.Model):
     """A card's points exchanged for a reward, at the counter or in the mini-program."""
 
     __tablename__ = "reward_exchanges"

@@ -12,11 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import BigId, IntPK, db
 from server.models_support import CreatedAt, merchant_fk, one_of
-
-
-class Mode(StrEnum):
-    LIVE = "live"
-    TEST = "test"
+from server.modes import Mode
 
 
 class DeliveryStatus(StrEnum):

@@ -23,7 +23,8 @@ def test_verify_ledger_passes_on_clean_books_and_fails_listing_drift(app):
         db.session.commit()
     drifted = runner.invoke(args=["verify-ledger"])
     assert drifted.exit_code == 1
-    assert f"DRIFT card_balance {card_id}: bonus_fen: cached 7 ≠ ledger 0" in drifted.output
+    assert f"DRIFT live card_balance {card_id}: bonus_fen: cached 7 ≠ ledger 0" in drifted.output
+    assert "test ledger ok" in drifted.output
 
 
 def test_create_admin_hashes_the_password(app):
