@@ -34,8 +34,9 @@ def insert_row(session: Session, obj: _T) -> _T:
     """INSERT ``obj``'s row now and attach ``obj`` as if it had been loaded.
 
     Column defaults apply as usual, and a mode-scoped row takes the session's mode; RETURNING hands
-    back every column, so the object is complete. Constraint violations raise here, not at a later flush. Pending changes are flushed first, as
-    any ORM statement would, so rows this one refers to exist."""
+    back every column, so the object is complete. Constraint violations raise here, not at a later
+    flush. Pending changes are flushed first, as any ORM statement would, so rows this one refers to
+    exist."""
     session.flush()
     if isinstance(obj, ModeScoped | LiveSharedWithTest) and obj.mode is None:
         obj.mode = session_mode(session).value

@@ -13,8 +13,8 @@ from server.cardwallet import sync as card_wallet
 from server.db import db, utcnow
 from server.idempotency import purge_expired
 from server.jobs.queue import get_queue
-from server.modes import Mode, use_mode
 from server.jobs.registry import job
+from server.modes import Mode, use_mode
 from server.notifications.services import JOB_BATCH, deliver_pending
 from server.payments.tasks import reconcile_payments as reconcile
 from server.webhooks.addresses import AddressPolicy, guarded_session
