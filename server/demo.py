@@ -17,7 +17,7 @@ from server.cards.dynamic_codes import issue_code
 from server.cards.models import Card
 from server.consumers.models import Consumer
 from server.db import utcnow
-from server.issuance.demo import HISTORY_CLAIM_BATCH, HISTORY_PURCHASE_BATCH, load_issuance_demo
+from server.issuance.demo import HISTORY_CLAIM_BATCH, HISTORY_PURCHASE_BATCH, GoLive, load_issuance_demo
 from server.issuance.models import Batch, IssueMethod
 from server.issuance.services import claim
 from server.ledger.models import Journal, LedgerEntry
@@ -32,12 +32,16 @@ from server.merchants.models import (
     Store,
 )
 from server.merchants.services import upload_document
+from server.modes import Mode, use_mode
 from server.payments.effects import run as run_effect
 from server.payments.models import OrderPurpose, OrderStatus, PaymentOrder
 from server.platform.models import PlatformAdmin
+from server.products.models import CardProduct
+from server.products.services import publish_product
 from server.redemption.models import Redemption
 from server.redemption.services import RedeemRequest, redeem, reverse
 from server.storage import DocumentStorage
+from server.testmode.services import run_test
 from server.wechat import PaymentGateway, new_out_trade_no
 
 ADMIN = ("admin", "kabao-admin-123")
@@ -107,7 +111,7 @@ def load_demo(
 
     lines = ["Kabao demo data loaded."]
     if config is not None and redis is not None and gateway is not None:
-        lines += load_issuance_demo(session, config, merchant)
+        lines += load_issuance_demo(session, config, merchant, _go_live(session, redis, config))
         lines += _load_history(session, config, redis, gateway, merchant)
     return lines + demo_logins()
 
@@ -214,3 +218,23 @@ def _spread_over_past_month(session: Session, merchant_id: int, after_journal_id
         if journal.ref_type == "card":
             session.execute(update(Card).where(Card.id == journal.ref_id).values(created_at=moment))
     session.flush()
+
+
+def _go_live(session: Session, redis: Redis, config: Mapping[str, Any]) -> GoLive:
+    """Publish an approved demo product as a merchant would: a passing test run first (prepaid products
+    need one), then publishing under the rule."""
+
+    def go_live(product: CardProduct) -> None:
+        owner = session.scalars(select(Staff).where(Staff.merchant_id == product.merchant_id,
+                                                    Staff.role == StaffRole.OWNER).order_by(Staff.id)).first()
+        principal = Principal(PrincipalKind.STAFF, owner.id, owner.merchant_id, owner.role, owner.store_id)
+        use_mode(session, Mode.TEST)
+        try:
+            result = run_test(session, redis, config, principal, product.id)
+        finally:
+            use_mode(session, Mode.LIVE)
+        if not result["passed"]:
+            raise RuntimeError(f"demo product {product.name} failed its test run: {result['steps']}")
+        publish_product(session, principal, product.id, require_test_run=True)
+
+    return go_live

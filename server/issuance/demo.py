@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +16,9 @@ from server.merchants.models import Merchant, Staff, StaffRole
 from server.money import yuan
 from server.products.models import CardProduct, ProductStatus
 from server.products.services import create_product
+
+#: Puts an approved demo product on sale (server/demo.py: its test run, then publishing).
+GoLive = Callable[[CardProduct], None]
 
 CHANNEL = {"name": "小程序", "kind": ChannelKind.MINIPROGRAM, "allow_coupon_stacking": True, "cost_per_card_fen": 500}
 #: The count card's terms, in the demo café's own words (the count-card template is a hair salon's).
@@ -58,8 +61,9 @@ def _staff(session: Session, merchant: Merchant, role: StaffRole) -> Principal:
     return Principal(PrincipalKind.STAFF, staff.id, merchant.id, staff.role, staff.store_id)
 
 
-def _published_product(session: Session, owner: Principal, template_code: str) -> CardProduct:
-    """The merchant's published product of this template with the demo name, created if missing."""
+def _published_product(session: Session, owner: Principal, template_code: str, go_live: GoLive) -> CardProduct:
+    """The merchant's published product of this template with the demo name, created if missing: past
+    platform review by a demo shortcut, then live the real way (``go_live``: its test run, then publish)."""
     overrides = PRODUCTS[template_code]
     found = session.scalars(select(CardProduct).where(
         CardProduct.merchant_id == owner.merchant_id, CardProduct.template_code == template_code,
@@ -69,12 +73,13 @@ def _published_product(session: Session, owner: Principal, template_code: str) -
     if named:
         return named[0]
     product = create_product(session, owner, dict(overrides), template_code)
-    product.status = ProductStatus.PUBLISHED  # demo shortcut past platform review
+    product.status = ProductStatus.APPROVED  # demo shortcut past platform review
     session.flush()
+    go_live(product)
     return product
 
 
-def load_issuance_demo(session: Session, config: Mapping[str, Any], merchant: Merchant) -> list[str]:
+def load_issuance_demo(session: Session, config: Mapping[str, Any], merchant: Merchant, go_live: GoLive) -> list[str]:
     """Create what is missing and describe every demo batch (plaintext codes only on first creation)."""
     owner = _staff(session, merchant, StaffRole.OWNER)
     channel = session.scalar(select(Channel).where(Channel.merchant_id == merchant.id,
@@ -83,7 +88,7 @@ def load_issuance_demo(session: Session, config: Mapping[str, Any], merchant: Me
         channel = create_channel(session, owner, CHANNEL)
     lines = []
     for name, template_code, method, sold_at_face_value, quantity, per_user_limit, approved in BATCHES:
-        product = _published_product(session, owner, template_code)
+        product = _published_product(session, owner, template_code, go_live)
         batch = session.scalar(select(Batch).where(Batch.merchant_id == merchant.id, Batch.name == name))
         codes: list[str] = []
         if batch is None:

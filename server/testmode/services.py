@@ -21,10 +21,10 @@ from server.cards.dynamic_codes import DynamicCode, issue_code
 from server.cards.models import Card, Transfer
 from server.consumers.models import Consumer
 from server.db import utcnow
-from server.errors import AppError, Conflict, NotFound
+from server.errors import AppError, Conflict, NotFound, NotRefundable
 from server.idempotency import IdempotencyRecord
 from server.issuance.models import Batch, BatchStatus, Channel, ChannelKind, IssueMethod
-from server.issuance.services import get_batch
+from server.issuance.services import claim, get_batch
 from server.ledger.models import Journal, LedgerEntry
 from server.merchants.models import Store
 from server.modes import Mode, session_mode
@@ -77,12 +77,16 @@ def test_card(session: Session, merchant_id: int, card_id: int) -> Card:
 
 
 def buy(session: Session, config: Mapping[str, Any], actor: Principal, batch_id: int) -> Card:
-    """A card of the batch for the test consumer, paid at once by the test payment provider."""
+    """A card of the batch for the test consumer: claimed if free, else paid at once by the test
+    payment provider."""
     _require_test_mode(session)
-    get_batch(session, actor.merchant_id, batch_id)
+    batch = get_batch(session, actor.merchant_id, batch_id)
+    consumer = test_consumer(session, actor.merchant_id)
+    if batch.issue_method == IssueMethod.CLAIM:
+        return claim(session, config, batch_id=batch.id, consumer_id=consumer.id)[0]
     gateway = TestPaymentGateway(session)
-    order, _ = start_purchase(session, gateway, consumer=test_consumer(session, actor.merchant_id),
-                              batch_id=batch_id, client_ip="127.0.0.1", idempotency_key=None)
+    order, _ = start_purchase(session, gateway, consumer=consumer, batch_id=batch_id, client_ip="127.0.0.1",
+                              idempotency_key=None)
     order = pay_at_once(session, gateway, config, order)
     if order.card_id is None:
         raise Conflict("测试购卡未能发卡")
@@ -140,7 +144,8 @@ def _test_batch(session: Session, actor: Principal, product: CardProduct) -> Bat
         session.flush()
     batch = Batch(merchant_id=actor.merchant_id, product_id=product.id, channel_id=channel.id,
                   name=f"{product.name}（上线前测试）", quantity=TEST_BATCH_QUANTITY, price_fen=product.face_value_fen,
-                  issue_method=IssueMethod.PURCHASE, status=BatchStatus.ACTIVE, created_by=actor.id)
+                  issue_method=IssueMethod.PURCHASE if product.face_value_fen else IssueMethod.CLAIM,
+                  status=BatchStatus.ACTIVE, created_by=actor.id)
     session.add(batch)
     session.flush()
     return batch
@@ -190,7 +195,8 @@ def run_test(session: Session, redis: Redis, config: Mapping[str, Any], actor: P
 
     def purchase() -> str:
         card = held["card"] = buy(session, config, actor, batch.id)
-        return (f"测试用户支付 ¥{yuan(batch.price_fen)} 购得卡号 {card.card_no}，本金 ¥{yuan(card.principal_fen)}、"
+        how = f"支付 ¥{yuan(batch.price_fen)} 购得" if batch.price_fen else "免费领取"
+        return (f"测试用户{how}卡号 {card.card_no}，本金 ¥{yuan(card.principal_fen)}、"
                 f"赠送 ¥{yuan(card.bonus_fen)}、次数 {card.uses_remaining}")
 
     if not run.step("purchase", purchase):
@@ -232,8 +238,17 @@ def run_test(session: Session, redis: Redis, config: Mapping[str, Any], actor: P
     else:
         run.skip("reverse", "核销未成功，无可冲正的记录")
 
-    if CardKind(product.kind).prepaid and not (product.refund_rule or {}).get("allowed"):
-        run.skip("refund", "卡种规则不允许退款，已跳过")
+    if not CardKind(product.kind).prepaid:
+        run.skip("refund", "非预付卡，无需退款")
+    elif not (product.refund_rule or {}).get("allowed"):
+        def refused_refund() -> str:
+            try:
+                with session.begin_nested():
+                    refund(session, actor, card.id, "上线前测试退款")
+            except NotRefundable:
+                return "退款：卡种规则不允许退款，申请被正确拒绝"
+            raise Conflict("卡种规则不允许退款，退款申请却被受理")
+        run.step("refund", refused_refund)
     else:
         def refund_step() -> str:
             record = refund(session, actor, card.id, "上线前测试退款")
