@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.auth import Principal, PrincipalKind
 from server.cards.models import Card
@@ -11,6 +11,7 @@ from server.db import db
 from server.errors import AppError
 from server.ledger.models import Journal, LedgerEntry
 from server.ledger.services import verify_ledger
+from server.modes import Mode, use_mode
 from server.reports.services import summary
 from server.rewards import services as rewards
 from server.rewards.models import Reward
@@ -103,3 +104,23 @@ def test_stored_value_from_points_stops_at_the_cards_legal_cap(app, counter):
     with app.app_context():
         card = db.session.get(Card, over)
         assert (card.points, card.balance_fen) == (100, cap - 999)  # nothing taken
+
+
+def test_a_test_cards_exchange_takes_nothing_from_the_stock(app, counter):
+    """Test mode spends the test card's points, never the goods the live catalogue has left."""
+    card_id = counter.card("points", points=300)
+    coffee = _reward(app, counter, stock=1)
+    with app.app_context():
+        db.session.execute(text("UPDATE cards SET mode = 'test' WHERE id = :id"), {"id": card_id})
+        db.session.execute(text("UPDATE ledger_entries SET mode = 'test' WHERE card_id = :id"), {"id": card_id})
+        db.session.commit()
+    for _ in range(2):
+        with app.app_context():
+            use_mode(db.session, Mode.TEST)
+            card_no = db.session.get(Card, card_id).card_no
+            rewards.staff_exchange(db.session, _owner(counter), card_no, coffee, counter.shop.store_id)
+            db.session.commit()
+    with app.app_context():
+        assert db.session.get(Reward, coffee).stock == 1
+        use_mode(db.session, Mode.TEST)
+        assert db.session.get(Card, card_id).points == 100
