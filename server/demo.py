@@ -111,7 +111,7 @@ def load_demo(
 
     lines = ["Kabao demo data loaded."]
     if config is not None and redis is not None and gateway is not None:
-        lines += load_issuance_demo(session, config, merchant, _go_live(session, redis, config))
+        lines += load_issuance_demo(session, config, merchant, go_live_after_test_run(session, redis, config))
         lines += _load_history(session, config, redis, gateway, merchant)
     return lines + demo_logins()
 
@@ -220,7 +220,7 @@ def _spread_over_past_month(session: Session, merchant_id: int, after_journal_id
     session.flush()
 
 
-def _go_live(session: Session, redis: Redis, config: Mapping[str, Any]) -> GoLive:
+def go_live_after_test_run(session: Session, redis: Redis, config: Mapping[str, Any]) -> GoLive:
     """Publish an approved demo product as a merchant would: a passing test run first (prepaid products
     need one), then publishing under the rule."""
 

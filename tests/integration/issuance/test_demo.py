@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from server.audit.models import AuditEntry
 from server.consumers.models import Consumer
-from server.demo import MERCHANT_LICENSE, load_demo
+from server.demo import MERCHANT_LICENSE, go_live_after_test_run, load_demo
+from server.extensions import get_redis
 from server.issuance.codes import bind_code
 from server.issuance.demo import load_issuance_demo
 from server.issuance.models import Batch, BatchApproval, Channel
@@ -18,7 +19,8 @@ from server.products.models import CardProduct
 def _load(session):
     load_demo(session)
     merchant = session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
-    return load_issuance_demo(session, current_app.config, merchant)
+    return load_issuance_demo(session, current_app.config, merchant,
+                              go_live_after_test_run(session, get_redis(), current_app.config))
 
 
 def test_the_demo_batches_are_active_and_the_codes_bind(session):
@@ -29,6 +31,7 @@ def test_the_demo_batches_are_active_and_the_codes_bind(session):
     assert batches[1].price_fen == 10000 and batches[0].price_fen == batches[2].price_fen == 0
     products = session.scalars(select(CardProduct)).all()
     assert [(p.status, p.validation["errors"]) for p in products] == [("published", [])] * 3
+    assert all(p.test_run_passed_at and p.last_test_run["passed"] for p in products)  # live the real way
     approvers = session.execute(select(BatchApproval.batch_id, BatchApproval.role)).all()
     assert sorted(approvers) == sorted((b.id, role) for b in batches[1:3] for role in ("operations", "finance"))
     codes = [line.split(": ")[1].split()[0] for line in lines if "redemption code" in line]
