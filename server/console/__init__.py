@@ -28,7 +28,7 @@ def init_console(app: Flask) -> None:
     from server.web import ERROR_PAGE
 
     for pages_module in ("issuance_views", "counter_views", "physical_views", "report_views", "member_views",
-                         "api_key_views", "webhook_views"):
+                         "api_key_views", "webhook_views", "test_mode_views"):
         import_module(f"server.console.{pages_module}")  # their pages join the merchant console's blueprint
 
     app.config.update(

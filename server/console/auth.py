@@ -31,10 +31,13 @@ from server.errors import Forbidden, Unauthenticated
 from server.extensions import get_redis
 from server.merchants.permissions import Action, allowed
 from server.merchants.schemas import LoginSchema
+from server.modes import Mode, use_mode
 from server.web import client_ip, error_response
 
 #: Lifetime of a console session on the server, from sign-in.
 SESSION_SECONDS = 12 * 3600
+#: The session flag of the console's test mode (测试模式), set by its switch in the header.
+TEST_MODE_KEY = "console_test_mode"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +60,7 @@ def sign_in(realm: Realm, principal: Principal) -> None:
     """Start a server-side session; a new CSRF secret goes with the new identity."""
     sign_out(realm)
     session.pop("csrf_token", None)
+    session.pop(TEST_MODE_KEY, None)
     session[realm.session_key] = issue_token(get_redis(), principal, SESSION_SECONDS)
 
 
@@ -125,6 +129,9 @@ def _guard(realm: Realm, actions: tuple[Action, ...]) -> Callable[[F], F]:
                 back = request.full_path.rstrip("?") if request.method == "GET" else None
                 return redirect(url_for(realm.login_endpoint, next=back))
             g.principal = principal  # the services' caller; also for the refusal page, which shows this user's menus
+            if realm is STAFF and in_test_mode(principal):
+                use_mode(db.session, Mode.TEST)  # every page now reads and writes only the test books
+                g.test_mode = True  # the banner and the switch of base.html
             if not may(principal.role, actions):
                 return error_page(Forbidden("当前角色无权访问此页面"))
             return view(*args, **kwargs)
@@ -133,6 +140,11 @@ def _guard(realm: Realm, actions: tuple[Action, ...]) -> Callable[[F], F]:
         return guarded  # type: ignore[return-value]
 
     return decorator
+
+
+def in_test_mode(principal: Principal) -> bool:
+    """Whether the staff member switched the console to test mode (and their role may use it)."""
+    return bool(session.get(TEST_MODE_KEY)) and allowed(principal.role, Action.USE_TEST_MODE)
 
 
 def console_login_required(*actions: Action) -> Callable[[F], F]:

@@ -51,6 +51,7 @@ TEST_BATCH_QUANTITY = 100_000
 TEST_BOOKS = (LedgerEntry, ExternalRedemption, ExternalTopUp, MemberCard, RewardExchange, RefundAllocation, Refund,
               Redemption, Transfer, PaymentOrder, LedgerDayTotal, LedgerDay)
 STEP_NAMES = {"purchase": "购卡", "top_up": "充值", "redeem": "核销", "reverse": "冲正", "refund": "退款"}
+REFUND_STATES = {"pending": "处理中", "succeeded": "已退款", "failed": "失败"}
 
 
 def _require_test_mode(session: Session) -> None:
@@ -67,6 +68,14 @@ def test_consumer(session: Session, merchant_id: int) -> Consumer:
         session.add(consumer)
         session.flush()
     return consumer
+
+
+def test_cards(session: Session, merchant_id: int) -> list[Card]:
+    """The test consumer's cards, newest first (none before the first test purchase)."""
+    _require_test_mode(session)
+    owner = select(Consumer.id).where(Consumer.openid == TEST_OPENID.format(merchant_id=merchant_id))
+    return list(session.scalars(select(Card).where(Card.merchant_id == merchant_id, Card.owner_id.in_(owner))
+                                .order_by(Card.id.desc())))
 
 
 def test_card(session: Session, merchant_id: int, card_id: int) -> Card:
@@ -252,8 +261,9 @@ def run_test(session: Session, redis: Redis, config: Mapping[str, Any], actor: P
     else:
         def refund_step() -> str:
             record = refund(session, actor, card.id, "上线前测试退款")
+            state = REFUND_STATES.get(record.status, record.status)
             return (f"退款 ¥{yuan(record.refund_fen)}（手续费 ¥{yuan(record.fee_fen)}，"
-                    f"作废赠送 ¥{yuan(record.forfeited_bonus_fen)}），状态：{record.status}")
+                    f"作废赠送 ¥{yuan(record.forfeited_bonus_fen)}），状态：{state}")
         run.step("refund", refund_step)
     return _finish(session, product, run)
 

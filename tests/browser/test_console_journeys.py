@@ -120,7 +120,7 @@ def test_a_cashier_sees_no_management_menus_and_is_refused_management_pages(live
     sign_in_staff(page, "demo_cashier")
     expect(page).to_have_url(re.compile(r"/console/redeem$"))  # cashiers land on the counter
     menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
-    expect(menu).to_have_text(["概览", "收银核销", "实体卡", "核销记录", "会员", "门店"])
+    expect(menu).to_have_text(["概览", "收银核销", "实体卡", "核销记录", "会员", "门店", "测试模式"])
     expect(page.locator("[data-figure=staff]")).to_have_count(0)
     screenshot(page, "01-cashier-lands-on-the-counter")
 

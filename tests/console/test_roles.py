@@ -67,6 +67,15 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/cards/6200000000000001/exchange"): (Action.REDEEM,),
     ("GET", "/console/rewards"): (Action.VIEW_PRODUCTS,),
     ("POST", "/console/rewards"): (Action.MANAGE_PRODUCTS,),
+    ("POST", "/console/test-mode/switch"): (Action.USE_TEST_MODE,),
+    ("GET", "/console/test-mode"): (Action.USE_TEST_MODE,),
+    ("POST", "/console/test-mode/buy"): (Action.USE_TEST_MODE,),
+    ("POST", "/console/test-mode/cards/1/top-up"): (Action.USE_TEST_MODE,),
+    ("POST", "/console/test-mode/cards/1/code"): (Action.USE_TEST_MODE,),
+    ("POST", "/console/test-mode/cards/1/refund"): (Action.USE_TEST_MODE,),
+    ("POST", "/console/test-mode/wipe"): (Action.WIPE_TEST_DATA,),
+    ("GET", "/console/products/1/test-run"): (Action.TEST_PRODUCTS,),
+    ("POST", "/console/products/1/test-run"): (Action.TEST_PRODUCTS,),
 }
 #: Menu entry → the page it opens.
 MENU = {"概览": "/console/", "收银核销": "/console/redeem", "实体卡": "/console/card-counter",
@@ -75,7 +84,7 @@ MENU = {"概览": "/console/", "收银核销": "/console/redeem", "实体卡": "
         "发行批次": "/console/batches", "渠道": "/console/channels", "门店": "/console/stores",
         "员工": "/console/staff", "资质文件": "/console/documents", "审计日志": "/console/audit",
         "API 密钥": "/console/api-keys",
-        "事件回调": "/console/webhooks"}
+        "事件回调": "/console/webhooks", "测试模式": "/console/test-mode"}
 
 
 def _may(role: str, actions: tuple[Action, ...]) -> bool:
