@@ -1,6 +1,7 @@
 """Members (会员): find a card by its number (or, through the open platform's lookups, a member's
 phone or external id), see its balances, statement and status history, and freeze, unfreeze or
-reactivate it with a reason."""
+reactivate it with a reason. Those posts and the points exchange run ``@submitted_once``: a form
+submitted twice changes the card once and answers the same redirect."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import Response, flash, g, render_template, request
 from server.cards import members
 from server.cards.models import Card
 from server.console.auth import console_login_required
-from server.console.forms import load_form
+from server.console.forms import load_form, submitted_once
 from server.console.merchant_views import blueprint
 from server.console.pages import see_other, shows_errors_on
 from server.db import db, utcnow
@@ -46,6 +47,7 @@ def member_card(card_no: str) -> str:
 @blueprint.post("/cards/<card_no>/exchange")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.REDEEM)
+@submitted_once
 def exchange_reward(card_no: str) -> Response:
     """积分兑换 at the counter: the card's points for a reward of the catalogue."""
     fields = load_form(ExchangeFormSchema(), request.form, integers=("reward_id", "store_id"))
@@ -81,6 +83,7 @@ def _change(card_no: str, event: str) -> Response:
 @blueprint.post("/cards/<card_no>/freeze")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.MANAGE_CARDS)
+@submitted_once
 def freeze_card(card_no: str) -> Response:
     return _change(card_no, "freeze")
 
@@ -88,6 +91,7 @@ def freeze_card(card_no: str) -> Response:
 @blueprint.post("/cards/<card_no>/unfreeze")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.MANAGE_CARDS)
+@submitted_once
 def unfreeze_card(card_no: str) -> Response:
     return _change(card_no, "unfreeze")
 
@@ -95,5 +99,6 @@ def unfreeze_card(card_no: str) -> Response:
 @blueprint.post("/cards/<card_no>/reactivate")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.REACTIVATE_CARDS)
+@submitted_once
 def reactivate_card(card_no: str) -> Response:
     return _change(card_no, "reactivate")
