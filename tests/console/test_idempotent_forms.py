@@ -73,9 +73,9 @@ def test_every_value_or_status_form_renders_its_own_fresh_key(app, staff_client,
     owner = staff_client("owner")
     page = owner.get(f"/console/cards/{card_no}")
     keys = [form_inputs(page, f"/console/cards/{card_no}/{action}")["idempotency_key"]
-            for action in ("freeze", "exchange")]
+            for action in ("freeze", "report-lost", "exchange")]
     again = form_inputs(owner.get(f"/console/cards/{card_no}"), f"/console/cards/{card_no}/freeze")
-    assert len({*keys, again["idempotency_key"]}) == 3
+    assert len({*keys, again["idempotency_key"]}) == 4
     counter_page = owner.get("/console/card-counter")
     card_keys = {form_inputs(counter_page, f"/console/card-counter/{action}")["idempotency_key"]
                  for action in ("activate", "report-lost", "replace")}
@@ -121,6 +121,15 @@ def test_a_freeze_submitted_twice_changes_the_status_once(app, staff_client, cou
                                      {"reason": "顾客找回手机"})
     _same_answer(first, second)
     assert _card(app, card_id).status == "active" and _audited(app, "card.unfreeze") == 1
+
+
+def test_a_report_lost_submitted_twice_on_the_card_page_changes_the_card_once(app, staff_client, counter):
+    card_id = counter.card(principal_fen=5000)
+    card_no = _card(app, card_id).card_no
+    first, second, _ = _submit_twice(staff_client("cashier"), f"/console/cards/{card_no}",
+                                     f"/console/cards/{card_no}/report-lost", {"reason": "顾客来店挂失"})
+    _same_answer(first, second)
+    assert _card(app, card_id).status == "frozen" and _audited(app, "card.report_lost") == 1
 
 
 def test_a_refused_form_stores_nothing_so_the_corrected_form_goes_through(app, staff_client, counter):
