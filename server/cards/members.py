@@ -105,6 +105,11 @@ def member_card(session: Session, merchant_id: int, card_no: str, *, limit: int 
         **_summary(session, card, product),
         "product": product, "batch": batch, "channel": channel,
         "events": [event for event in STATUS_EVENTS if CARD_LIFECYCLE.allows(card.status, event)],
+        # The physical-cards work's counter actions: selling (activating) a printed card, and report-lost
+        # (挂失) and replacement (补办) of a named card.
+        "may_activate": product.form == "physical" and CARD_LIFECYCLE.allows(card.status, "activate"),
+        "may_report_lost": product.named and CARD_LIFECYCLE.allows(card.status, "report_lost"),
+        "may_replace": product.named and CARD_LIFECYCLE.allows(card.status, "replace"),
         "statement": card_statement(session, card, limit=limit, cursor=cursor),
         "history": history,
     }

@@ -143,19 +143,21 @@ def activate_card(session: Session, actor: Principal, card_no: str, *, store_id:
     return card
 
 
-def _report_lost(session: Session, card: Card, *, actor_type: str, actor_id: int) -> Card:
+def _report_lost(session: Session, card: Card, *, actor_type: str, actor_id: int, reason: str | None = None) -> Card:
     if not session.get_one(CardProduct, card.product_id).named:
         raise NotNamed()
     CARD_LIFECYCLE.apply(card, "report_lost")
     session.flush()
     record(session, action="card.report_lost", actor_type=actor_type, actor_id=actor_id,
-           merchant_id=card.merchant_id, target_type="card", target_id=card.id)
+           merchant_id=card.merchant_id, target_type="card", target_id=card.id,
+           detail={"reason": reason[:200]} if reason else None)
     return card
 
 
-def report_lost_at_counter(session: Session, actor: Principal, card_no: str) -> Card:
-    """Freeze a named card on its holder's request at the counter (挂失)."""
-    return _report_lost(session, _merchant_card(session, actor, card_no), actor_type="staff", actor_id=actor.id)
+def report_lost_at_counter(session: Session, actor: Principal, card_no: str, reason: str | None = None) -> Card:
+    """Freeze a named card on its holder's request at the counter (挂失); the member page gives a reason."""
+    return _report_lost(session, _merchant_card(session, actor, card_no), actor_type="staff", actor_id=actor.id,
+                        reason=reason)
 
 
 def report_lost_by_holder(session: Session, consumer_id: int, card_id: int) -> Card:

@@ -24,6 +24,7 @@ def init_console(app: Flask) -> None:
     from server.cards.face_links import face_links
     from server.console import filters, merchant_views, platform_views
     from server.console.auth import SESSION_SECONDS, permitted
+    from server.console.forms import new_idempotency_key
     from server.console.pages import browser_error_page
     from server.web import ERROR_PAGE
 
@@ -42,7 +43,7 @@ def init_console(app: Flask) -> None:
     csrf.init_app(app)
     app.extensions[ERROR_PAGE] = browser_error_page  # errors outside a page's own handling, as HTML
     filters.register(app)
-    for template_global in (permitted, merchant_views.can_happen):
+    for template_global in (permitted, merchant_views.can_happen, new_idempotency_key):
         app.add_template_global(template_global)
     app.add_template_global(lambda product_id: face_links().product(product_id), "product_face_url")
     app.register_blueprint(merchant_views.blueprint)

@@ -35,6 +35,11 @@ DETAIL_LABELS = {
     "forfeited_bonus_fen": "放弃的赠送金额", "expires_at": "到期时间", "from_consumer_id": "原持卡人",
     "cooling_off": "七天内无消费全额退", "rows": "行数", "username": "用户名", "document_kind": "文件类型",
     "points": "积分", "points_price": "所需积分", "stock": "库存",
+    "paid_fen": "实收", "amount_fen": "金额", "principal_fen": "本金", "bonus_fen": "赠送", "value_fen": "储值",
+    "uses_remaining": "剩余次数", "new_card_id": "新卡", "from_stock": "使用库存实体卡", "card_no": "卡号",
+    "batch_id": "发行批次", "member_id": "会员", "top_up_id": "充值单", "external_order_no": "外部订单号",
+    "format": "格式", "cards": "张数", "url": "地址", "events": "事件", "mode": "模式", "scopes": "权限范围",
+    "key_prefix": "密钥前缀", "width": "宽（像素）", "height": "高（像素）",
 }
 
 #: What an audited object is called.
@@ -42,11 +47,15 @@ TARGET_LABELS = {
     "redemption": "核销单", "card": "卡", "batch": "发行批次", "product": "卡种", "store": "门店", "staff": "员工",
     "merchant": "商户", "channel": "渠道",
     "reward": "兑换商品", "document": "资质文件", "refund": "退款", "order": "订单",
+    "api_key": "API 密钥", "webhook": "回调地址", "webhook_delivery": "事件投递",
 }
 
 #: The label group of a status, by the kind of object whose status changed.
 _STATUS_GROUPS = {"product": "product_status", "batch": "batch_status", "merchant": "merchant_status",
                   "card": "card_status", "redemption": "redemption_status"}
+
+#: Detail keys holding the id of something shown by name → the names it is looked up in.
+_NAMED_IDS = {"store_id": "store_id", "card_id": "card_id", "new_card_id": "card_id", "product_id": "product_id"}
 
 #: The label group of other enumerated details.
 _VALUE_GROUPS = {"issue_method": "issue_method", "role": "role", "kind": "channel_kind",
@@ -71,8 +80,8 @@ def _value(key: str, value: Any, target_type: str | None, names: dict[str, dict[
         return template["name"] if template else value
     if key == "expires_at" and isinstance(value, str):
         return shanghai_time(value)
-    if key in ("store_id", "card_id", "product_id") and isinstance(value, int):
-        return names[key].get(value, f"#{value}")
+    if key in _NAMED_IDS and isinstance(value, int):
+        return names[_NAMED_IDS[key]].get(value, f"#{value}")
     if isinstance(value, list):
         return "、".join(str(item) for item in value)
     return str(value)
@@ -88,10 +97,10 @@ def _names_of(entries: list[AuditEntry]) -> dict[str, dict[int, str]]:
     """Names of the stores, cards (masked) and products the entries' details refer to."""
     wanted: dict[str, set[int]] = {"store_id": set(), "card_id": set(), "product_id": set()}
     for entry in entries:
-        for key, ids in wanted.items():
-            value = (entry.detail or {}).get(key)
+        for detail_key, key in _NAMED_IDS.items():
+            value = (entry.detail or {}).get(detail_key)
             if isinstance(value, int):
-                ids.add(value)
+                wanted[key].add(value)
         if entry.target_type in ("card", "product", "store") and entry.target_id is not None:
             wanted[f"{entry.target_type}_id"].add(entry.target_id)
     lookups: dict[str, tuple[Any, Callable[[Any], str]]] = {

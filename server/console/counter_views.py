@@ -8,8 +8,6 @@ caller ``@idempotent`` and the services need.
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Response, current_app, flash, g, jsonify, render_template, request
 
 from server.console.auth import console_login_required
@@ -52,9 +50,9 @@ def cashier_message(error: AppError) -> str:
 @blueprint.get("/redeem")
 @console_login_required(Action.REDEEM)
 def redeem_page() -> str:
-    """The scan page; its first Idempotency-Key is rendered here, the script makes the next ones."""
+    """The scan page; its first Idempotency-Key is rendered with it, the script makes the next ones."""
     stores = [store for store in merchants.list_stores(db.session, g.principal) if store.active]
-    return render_template("console/redeem.html", stores=stores, idempotency_key=str(uuid.uuid4()))
+    return render_template("console/redeem.html", stores=stores)
 
 
 @blueprint.post("/redeem")
@@ -105,7 +103,6 @@ def redemptions() -> str:
         "console/redemptions.html", page=page, args=args, statuses=list(RedemptionStatus), stores=stores, staff=staff,
         store_names={store.id: store.name for store in stores},
         staff_names={member.id: member.username for member in staff},
-        reversal_keys={row["redemption_id"]: str(uuid.uuid4()) for row in page["items"]},
     )
 
 

@@ -4,11 +4,17 @@ Forms are checked with the API's own marshmallow schemas, so a field the API ref
 here with the same Chinese message and the same field path. The product wizard names every input by
 its product field path (``top_up.tiers[1].amount_fen``), so smart-validation findings land beside
 the input they concern; money is typed in yuan and converted to integer fen.
+
+A form that moves value or changes a status carries a one-time idempotency key, rendered with the
+page (``idempotency_field()`` of _macros.html), and its post runs ``@submitted_once``: submitted twice
+(a double click, the browser's resubmit) it answers the first answer again — the same redirect —
+without a second effect, exactly as the API's ``@idempotent`` does for an Idempotency-Key.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,11 +22,25 @@ import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
 from server.errors import ValidationError
+from server.idempotency import idempotent
 from server.products.schemas import ProductFieldsSchema
 from server.schemas import flatten_errors
 
 _YUAN = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
 _INTEGER = re.compile(r"-?[0-9]+")
+
+
+#: The hidden input that carries a form's one-time idempotency key.
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+#: A form post that moves value or changes a status: once per key (the page's hidden input, or the
+#: Idempotency-Key header a page's script sends), a repeat answered with the first answer.
+submitted_once = idempotent(form_field=IDEMPOTENCY_FIELD)
+
+
+def new_idempotency_key() -> str:
+    """A fresh one-time key for a form being rendered (template global)."""
+    return str(uuid.uuid4())
 
 
 #: Beside a money input whose text is no amount of yuan.

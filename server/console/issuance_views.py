@@ -11,7 +11,7 @@ from flask import Response, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
 from server.console.auth import console_login_required
-from server.console.forms import given, load_form, split_list
+from server.console.forms import given, load_form, split_list, submitted_once
 from server.console.merchant_views import blueprint
 from server.console.pages import see_other, shows_errors_on
 from server.db import db
@@ -110,6 +110,7 @@ def batch(batch_id: int) -> str:
 @blueprint.post("/batches/<int:batch_id>/approve")
 @shows_errors_on("console.batch")
 @console_login_required(Action.APPROVE_AS_OPERATIONS, Action.APPROVE_AS_FINANCE)
+@submitted_once
 def approve_batch(batch_id: int) -> Response:
     """The service decides which approval the signed-in role gives (an owner gives the missing one)."""
     approved = services.approve_batch(db.session, g.principal, batch_id, current_app.config)

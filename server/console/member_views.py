@@ -1,18 +1,21 @@
 """Members (会员): find a card by its number (or, through the open platform's lookups, a member's
 phone or external id), see its balances, statement and status history, and freeze, unfreeze or
-reactivate it with a reason."""
+reactivate it with a reason, report a named card lost (the physical-cards service, with the reason) and
+go to its replacement at the card counter. Those posts and the points exchange run ``@submitted_once``:
+a form submitted twice changes the card once and answers the same redirect."""
 
 from __future__ import annotations
 
 from flask import Response, flash, g, render_template, request
 
-from server.cards import members
+from server.cards import members, physical
 from server.cards.models import Card
 from server.console.auth import console_login_required
-from server.console.forms import load_form
+from server.console.forms import load_form, submitted_once
 from server.console.merchant_views import blueprint
 from server.console.pages import see_other, shows_errors_on
 from server.db import db, utcnow
+from server.errors import ValidationError
 from server.merchants import services as merchants
 from server.merchants.permissions import Action
 from server.rewards import services as rewards
@@ -46,6 +49,7 @@ def member_card(card_no: str) -> str:
 @blueprint.post("/cards/<card_no>/exchange")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.REDEEM)
+@submitted_once
 def exchange_reward(card_no: str) -> Response:
     """积分兑换 at the counter: the card's points for a reward of the catalogue."""
     fields = load_form(ExchangeFormSchema(), request.form, integers=("reward_id", "store_id"))
@@ -81,6 +85,7 @@ def _change(card_no: str, event: str) -> Response:
 @blueprint.post("/cards/<card_no>/freeze")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.MANAGE_CARDS)
+@submitted_once
 def freeze_card(card_no: str) -> Response:
     return _change(card_no, "freeze")
 
@@ -88,12 +93,28 @@ def freeze_card(card_no: str) -> Response:
 @blueprint.post("/cards/<card_no>/unfreeze")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.MANAGE_CARDS)
+@submitted_once
 def unfreeze_card(card_no: str) -> Response:
     return _change(card_no, "unfreeze")
+
+
+@blueprint.post("/cards/<card_no>/report-lost")
+@shows_errors_on("console.member_card")
+@console_login_required(Action.REPORT_LOST)
+@submitted_once
+def report_card_lost(card_no: str) -> Response:
+    """挂失 on the holder's request, as at the card counter, with the reason in the audit log."""
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写原因"})
+    physical.report_lost_at_counter(db.session, g.principal, card_no, reason)
+    flash("已挂失，此卡暂停使用；可为持卡人补办新卡")
+    return see_other(".member_card", card_no=card_no)
 
 
 @blueprint.post("/cards/<card_no>/reactivate")
 @shows_errors_on("console.member_card")
 @console_login_required(Action.REACTIVATE_CARDS)
+@submitted_once
 def reactivate_card(card_no: str) -> Response:
     return _change(card_no, "reactivate")

@@ -1,14 +1,12 @@
 """Console pages of printed cards (实体卡): selling and activating at the counter, report-lost,
 replacement, and a physical batch's print files.
 
-The counter page's script posts JSON under an Idempotency-Key (activation and replacement move
-money) to endpoints under the API's own ``@idempotent``, exactly like scan-to-redeem; the print
-files are the API's own streamed answer.
+The counter page's script posts JSON under an Idempotency-Key rendered with each form (activation
+and replacement move money, report-lost changes the card's status) to endpoints under the API's own
+``@idempotent``, exactly like scan-to-redeem; the print files are the API's own streamed answer.
 """
 
 from __future__ import annotations
-
-import uuid
 
 from flask import Response, current_app, g, jsonify, render_template
 
@@ -39,7 +37,7 @@ def _answer(card_no: str, message: str) -> Response:
 def card_counter() -> str:
     """Sell (activate), report lost and replace printed cards; a scanner types the number and Enter."""
     stores = [store for store in merchants.list_stores(db.session, g.principal) if store.active]
-    return render_template("console/card_counter.html", stores=stores, idempotency_key=str(uuid.uuid4()))
+    return render_template("console/card_counter.html", stores=stores)
 
 
 @blueprint.post("/card-counter/activate")
@@ -55,6 +53,7 @@ def activate_card() -> Response:
 
 @blueprint.post("/card-counter/report-lost")
 @console_login_required(Action.REPORT_LOST)
+@idempotent
 def report_lost() -> Response:
     body = load_form(CounterCardSchema(), json_body())
     card = physical.report_lost_at_counter(db.session, g.principal, body["card_no"])

@@ -11,7 +11,7 @@ from server.cards.numbers import explain_card_no_rule
 from server.console import auth, pages
 from server.console.audit_log import audit_page
 from server.console.auth import ADMIN, platform_login_required
-from server.console.forms import load_form
+from server.console.forms import load_form, submitted_once
 from server.db import db, utcnow
 from server.merchants import wechat_pay
 from server.merchants.models import MERCHANT_REQUIRED_DOCUMENTS, Merchant, MerchantStatus
@@ -93,6 +93,7 @@ def merchants() -> str:
 @blueprint.post("/merchants/<int:merchant_id>/review")
 @pages.shows_errors_on("platform_console.merchants")
 @platform_login_required
+@submitted_once
 def review_merchant(merchant_id: int) -> Response:
     form = load_form(ReviewSchema(), request.form)
     merchant = platform.review_merchant(db.session, g.principal.id, merchant_id, form["decision"], form["comment"])
@@ -143,6 +144,7 @@ def product_list() -> str:
 @blueprint.post("/products/<int:product_id>/review")
 @pages.shows_errors_on("platform_console.product_list")
 @platform_login_required
+@submitted_once
 def review_product(product_id: int) -> Response:
     form = load_form(ReviewSchema(), request.form)
     product = products.review_product(db.session, g.principal.id, product_id, form["decision"], form["comment"])

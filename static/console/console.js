@@ -484,6 +484,7 @@ function startCardCounter(form) {
         }
         if (key) key.value = newIdempotencyKey();
         form.reset();
+        form.querySelectorAll("input[data-scan]").forEach((input) => { input.value = ""; }); // not the prefilled number
         form.querySelector("[data-scan]").focus();
       } else {
         const error = errorOf(answer);

@@ -1,5 +1,6 @@
 """The member page in a real browser: find a card by its last digits, see its balance and statement,
-freeze it with a reason (the counter then refuses it), unfreeze it; on a phone too."""
+freeze it with a reason (the counter then refuses it), unfreeze it; on a phone too; report a named card
+lost and replace it at the card counter."""
 
 from __future__ import annotations
 
@@ -90,3 +91,37 @@ def test_points_are_exchanged_for_a_reward_at_the_counter(live_server, new_page,
     expect(cashier.locator('table[data-section="statement"]')).to_contain_text("积分兑换")
     assert cashier.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(cashier, "02-exchanged-390")
+
+
+def test_a_lost_card_is_reported_on_its_page_and_replaced_at_the_card_counter(live_server, new_page, sign_in_staff,
+                                                                               screenshot):
+    import uuid
+
+    from server.demo import MERCHANT_LICENSE
+    from server.merchants.models import Merchant
+    from tests import factories
+
+    with live_server.app.app_context():
+        merchant = db.session.scalar(select(Merchant).where(Merchant.license_no == MERCHANT_LICENSE))
+        product = factories.product(db.session, merchant, name=f"记名储值卡 {uuid.uuid4().hex[:4]}", named=True)
+        card_no = factories.card(db.session, product, principal_fen=8800).card_no
+        db.session.commit()
+    manager = new_page("manager")
+    sign_in_staff(manager, "demo_manager")
+    manager.goto(f"/console/cards/{card_no}")
+    manager.get_by_label("挂失原因（必填，记入审计日志）").fill("顾客钱包遗失")
+    manager.get_by_role("button", name="挂失").click()
+    expect(manager.get_by_role("status")).to_have_text("已挂失，此卡暂停使用；可为持卡人补办新卡")
+    expect(manager.locator("[data-card-status]")).to_have_text("已冻结")
+    expect(manager.locator('table[data-section="history"]')).to_contain_text("顾客钱包遗失")
+    screenshot(manager, "01-reported-lost")
+
+    manager.get_by_role("link", name="补办新卡").click()
+    expect(manager.get_by_label("原卡号")).to_have_value(card_no)
+    manager.get_by_role("button", name="补办新卡").click()
+    expect(manager.locator("[data-card-result]")).to_contain_text("补办完成")
+    expect(manager.locator("[data-card-result]")).to_contain_text("¥88.00")
+    expect(manager.get_by_label("原卡号")).to_have_value("")
+    screenshot(manager, "02-replaced")
+    with live_server.app.app_context():
+        assert db.session.scalar(select(Card.status).where(Card.card_no == card_no)) == "replaced"

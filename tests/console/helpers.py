@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from flask.testing import FlaskClient
 
@@ -23,6 +24,16 @@ def alerts(response) -> list[str]:
 
 
 def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
-    """Post a form the way a browser does: with the token its page carried."""
+    """Post a form the way a browser does: with the token its page carried, and the one-time
+    idempotency key of a freshly rendered form (unless ``data`` gives one)."""
     token = csrf_token(client, path.strip("/").split("/")[0])
-    return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+    return client.post(path, data={"csrf_token": token, "idempotency_key": str(uuid.uuid4()), **(data or {})},
+                       **kwargs)
+
+
+def form_inputs(page, action: str) -> dict[str, str]:
+    """The hidden inputs of the page's form that posts to ``action`` (its CSRF token, its idempotency key)."""
+    html = page.get_data(as_text=True)
+    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"no form posting to {action}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[1]))

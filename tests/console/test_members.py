@@ -57,7 +57,8 @@ def test_the_card_page_shows_balances_and_its_statement(app, staff_client, count
     page = staff_client("cashier").get(f"/console/cards/{card_no}").get_data(as_text=True)
     assert 'data-figure="balance">¥92.00' in page and "开卡" in page and "核销" in page
     assert re.search(r"<td>核销</td>.*?¥92.00", page, re.S)  # the balance after that redemption
-    assert 'action="/console/cards/' not in page  # a cashier changes no status
+    # A cashier changes no status but reports a named card lost, as at the card counter.
+    assert re.findall(r'action="/console/cards/[0-9]+/([a-z-]+)"', page) == ["report-lost"]
 
 
 def test_a_manager_freezes_and_unfreezes_with_a_reason_and_it_is_audited(app, staff_client, counter):
@@ -98,3 +99,38 @@ def test_an_expired_card_is_reactivated_with_its_balance(app, staff_client, coun
         assert card.expires_at is None or card.expires_at > utcnow()
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "card.reactivate"))
         assert entry.detail["reason"] == "顾客申请延期"
+
+
+def test_the_card_page_reports_a_named_card_lost_and_leads_to_its_replacement(app, staff_client, counter):
+    card_id = counter.card(principal_fen=5000)
+    card_no = _card_no(app, card_id)
+    cashier = staff_client("cashier")
+    page = cashier.get(f"/console/cards/{card_no}").get_data(as_text=True)
+    assert f'action="/console/cards/{card_no}/report-lost"' in page and "data-replace-link" not in page
+    refused = post_form(cashier, f"/console/cards/{card_no}/report-lost", {"reason": ""})
+    assert refused.status_code == 400 and "请填写原因" in refused.get_data(as_text=True)
+    lost = post_form(cashier, f"/console/cards/{card_no}/report-lost", {"reason": "顾客来店挂失，出示身份证"})
+    assert lost.status_code == 303 and lost.headers["Location"] == f"/console/cards/{card_no}"
+    shown = cashier.get(f"/console/cards/{card_no}").get_data(as_text=True)
+    assert "已挂失，此卡暂停使用；可为持卡人补办新卡" in shown and "顾客来店挂失，出示身份证" in shown
+    assert "挂失</td>" in shown  # the history names the action in words
+    with app.app_context():
+        assert db.session.get(Card, card_id).status == "frozen"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "card.report_lost"))
+        assert entry.detail == {"reason": "顾客来店挂失，出示身份证"}
+
+    manager = staff_client("manager").get(f"/console/cards/{card_no}").get_data(as_text=True)
+    assert f'href="/console/card-counter?replace={card_no}#replace-form"' in manager
+    assert f'action="/console/cards/{card_no}/report-lost"' not in manager  # already lost
+    counter_page = staff_client("manager").get(f"/console/card-counter?replace={card_no}").get_data(as_text=True)
+    assert re.search(r'id="replace-card-no"[^>]*value="' + card_no + '"', counter_page)
+
+
+def test_an_unnamed_card_offers_no_report_lost(app, staff_client, counter):
+    with app.app_context():
+        product = db.session.get(factories.CardProduct, counter.product_ids["count"])
+        product.named = False
+        db.session.commit()
+    card_no = _card_no(app, counter.card("count", uses=3))
+    page = staff_client("owner").get(f"/console/cards/{card_no}").get_data(as_text=True)
+    assert "/report-lost" not in page and "data-replace-link" not in page and "冻结</button>" in page

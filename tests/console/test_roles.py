@@ -64,6 +64,7 @@ ROUTES: dict[tuple[str, str], tuple[Action, ...]] = {
     ("POST", "/console/cards/6200000000000001/freeze"): (Action.MANAGE_CARDS,),
     ("POST", "/console/cards/6200000000000001/unfreeze"): (Action.MANAGE_CARDS,),
     ("POST", "/console/cards/6200000000000001/reactivate"): (Action.REACTIVATE_CARDS,),
+    ("POST", "/console/cards/6200000000000001/report-lost"): (Action.REPORT_LOST,),
     ("POST", "/console/cards/6200000000000001/exchange"): (Action.REDEEM,),
     ("GET", "/console/rewards"): (Action.VIEW_PRODUCTS,),
     ("POST", "/console/rewards"): (Action.MANAGE_PRODUCTS,),
