@@ -1,15 +1,15 @@
 """Idempotent console forms: a replayed answer keeps its redirect's Location and the messages it flashed.
 
-Revision ID: 0013_idempotent_forms
-Revises: 0012_card_wallet
+Revision ID: 0014_idempotent_forms
+Revises: 0013_test_mode
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0013_idempotent_forms'
-down_revision = '0012_card_wallet'
+revision = '0014_idempotent_forms'
+down_revision = '0013_test_mode'
 branch_labels = None
 depends_on = None
 
