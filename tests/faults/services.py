@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -140,6 +142,15 @@ class OwnGunicorn:
         )
         wait_for(lambda: port_open(self.port), timeout=30)
         wait_for(lambda: len(self.worker_pids()) == self.workers, timeout=30)
+        wait_for(self._serving, timeout=60, interval=0.2)
+
+    def _serving(self) -> bool:
+        """A worker has loaded the app: each imports it after the fork, which takes seconds on a busy machine,
+        and a request sent meanwhile waits for it."""
+        try:
+            return requests.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def worker_pids(self) -> list[int]:
         assert self.process
