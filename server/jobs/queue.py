@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 QUEUE_NAME = "kabao"
 #: Seconds a job may run before RQ stops it.
 JOB_TIMEOUT = 600
+#: Times RQ queues a job again when it raised or its worker died mid-job (RQ finds it abandoned at the
+#: first registry cleanup after the dead worker's heartbeat, JOB_TIMEOUT + 60 s, lapsed). Every job may
+#: run more than once; without this a daily job killed mid-run would wait for the next day.
+RETRIES = 3
 _EXTENSION = "kabao_jobs"
 #: The embedded backend's periodic scheduler, once the server has started it.
 SCHEDULER = "kabao_jobs_scheduler"
@@ -74,14 +78,15 @@ class RQQueue:
     """Jobs on RQ (``flask --app wsgi worker`` runs them)."""
 
     def __init__(self, connection: Any) -> None:
-        from rq import Queue
+        from rq import Queue, Retry
         from rq.serializers import JSONSerializer
 
         self.rq = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+        self.retry = Retry(max=RETRIES)
 
     def enqueue(self, name: str, /, job_id: str | None = None, **kwargs: Any) -> None:
         self.rq.enqueue(perform, name, kwargs, job_id=job_id, description=name, job_timeout=JOB_TIMEOUT,
-                        result_ttl=3600, failure_ttl=7 * 24 * 3600)
+                        result_ttl=3600, failure_ttl=7 * 24 * 3600, retry=self.retry)
 
 
 class EmbeddedQueue:

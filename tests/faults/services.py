@@ -1,6 +1,6 @@
-# ruff: noqa: S103, S603, S607 - starts local redis-server, PostgreSQL and gunicorn binaries on purpose
-"""Services a fault test owns: a Redis, a PostgreSQL cluster and a gunicorn, each on its own free port
-in a temporary directory, stopped, killed and restarted at will, and always cleaned up.
+# ruff: noqa: S103, S603, S607 - starts local redis-server, PostgreSQL, gunicorn and flask binaries on purpose
+"""Services a fault test owns: a Redis, a PostgreSQL cluster, a gunicorn and a job worker, each on its own
+free port or temporary directory, stopped, killed and restarted at will, and always cleaned up.
 
 Nothing here touches the shared PostgreSQL and Redis on the default ports.
 """
@@ -14,9 +14,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,11 +30,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05) -> None:
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    """The predicate's first true value, looked for every ``interval`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(interval)
     raise TimeoutError(f"not ready after {timeout} s")
 
@@ -140,6 +145,15 @@ class OwnGunicorn:
         )
         wait_for(lambda: port_open(self.port), timeout=30)
         wait_for(lambda: len(self.worker_pids()) == self.workers, timeout=30)
+        wait_for(self._serving, timeout=60, interval=0.2)
+
+    def _serving(self) -> bool:
+        """A worker has loaded the app: each imports it after the fork, which takes seconds on a busy machine,
+        and a request sent meanwhile waits for it."""
+        try:
+            return requests.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def worker_pids(self) -> list[int]:
         assert self.process
@@ -160,5 +174,35 @@ class OwnGunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.log.name)
+
+
+class OwnWorker:
+    """`flask --app wsgi worker` (RQ) from the repository root, in a process group of its own: ``kill``
+    takes RQ's scheduler child with it, as a lost machine or container would."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {**os.environ, **env}
+        self.log = tempfile.NamedTemporaryFile(prefix="kabao-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
+                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def kill(self) -> None:
+        """``kill -9``: no signal handler, no cleanup, whatever job is running stops where it is."""
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def cleanup(self) -> None:
+        self.kill()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.log.name)

@@ -87,8 +87,9 @@ def _redeem(base_url, till, key):
             response = requests.post(f"{base_url}/api/v1/merchant/redeem", timeout=10,
                                      json={"code": till["code"], "store_id": till["store_id"], "amount_fen": 1},
                                      headers={**till["headers"], "Idempotency-Key": key})
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
-            # The worker died with the request, or in the middle of its answer: no answer, try again.
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout):
+            # The worker died with the request, or in the middle of its answer, or the answer is late on a
+            # busy machine: no answer, try again.
             CUT.append(key)
             time.sleep(0.05)
             continue
