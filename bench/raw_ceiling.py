@@ -15,12 +15,13 @@ import random
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from bench.sqltrace import Statement, Trace
+from bench.sqltrace import Trace
 
 
 def _value(binding: tuple, rows: list[dict[str, Any]], card_no: str, key: str, card_id: Any) -> Any:
@@ -36,30 +37,51 @@ def _value(binding: tuple, rows: list[dict[str, Any]], card_no: str, key: str, c
     return binding[1].format(card_id=card_id)  # card_template
 
 
+def round_trips(trace: Trace) -> list[list[int]]:
+    """The statements' indexes grouped as the app sends them: a pipeline of deferred writes is one
+    group (one round trip), any other statement a group of its own."""
+    groups: list[list[int]] = []
+    for index, statement in enumerate(trace.statements):
+        if statement.pipeline is not None and groups and trace.statements[groups[-1][0]].pipeline == statement.pipeline:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
 def replay_once(conn: psycopg.Connection, trace: Trace, card_no: str) -> None:
-    """One redemption's statements on ``conn``, then COMMIT."""
-    rows: list[dict[str, Any]] = []
+    """One redemption's statements on ``conn`` (autocommit: BEGIN and COMMIT are sent explicitly),
+    in the app's round trips: its pipelines as pipelines, with the BEGIN and the COMMIT where the
+    app sends them (in the first and last pipeline, or on their own)."""
+    rows: list[dict[str, Any]] = [{} for _ in trace.statements]
     key = uuid.uuid4().hex
     card_id = None
+    groups = round_trips(trace)
     with conn.cursor() as cursor:
-        for index, statement in enumerate(trace.statements):
-            params = [{name: _value(b, rows, card_no, key, card_id) for name, b in binding.items()}
-                      for binding in statement.bindings]
-            row: dict[str, Any] = {}
-            if statement.many:
-                cursor.executemany(statement.sql, params)
-            else:
-                cursor.execute(statement.sql, params[0])
-                if cursor.description:
-                    values = cursor.fetchone()
-                    if values is not None:
-                        for column, value in zip((d.name for d in cursor.description), values, strict=True):
-                            if row.get(column) is None:  # the first non-null column of a name, as captured
-                                row[column] = value
-            rows.append(row)
-            if index == trace.card_statement:
-                card_id = row.get("id")
-    conn.commit()
+        for number, group in enumerate(groups):
+            pipelined = trace.statements[group[0]].pipeline is not None
+            first, last = number == 0, number == len(groups) - 1
+            with conn.pipeline() if pipelined else nullcontext():
+                if first:
+                    cursor.execute("BEGIN")
+                for index in group:
+                    statement = trace.statements[index]
+                    params = [{name: _value(b, rows, card_no, key, card_id) for name, b in binding.items()}
+                              for binding in statement.bindings]
+                    if statement.many or pipelined:
+                        cursor.executemany(statement.sql, params)
+                        continue
+                    cursor.execute(statement.sql, params[0])
+                    if cursor.description:
+                        values = cursor.fetchone()
+                        if values is not None:
+                            for column, value in zip((d.name for d in cursor.description), values, strict=True):
+                                if rows[index].get(column) is None:  # the first non-null one of a name
+                                    rows[index][column] = value
+                    if index == trace.card_statement:
+                        card_id = rows[index].get("id")
+                if last:
+                    cursor.execute("COMMIT")
 
 
 @dataclass
@@ -81,7 +103,7 @@ def _process(trace: Trace, url: str, card_nos: list[str], threads: int, start_at
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
-        conn = psycopg.connect(url, prepare_threshold=5 if prepare else None)
+        conn = psycopg.connect(url, prepare_threshold=5 if prepare else None, autocommit=True)
         mine: list[float] = []
         time.sleep(max(0.0, start_at - time.time()))
         end = start_at + seconds
@@ -118,5 +140,9 @@ def replay(trace: Trace, url: str, card_nos: list[str], *, clients: int = 32, pr
     return ReplayResult(sum(r[0] for r in results), seconds, [ms for r in results for ms in r[1]])
 
 
-def statements_summary(statements: list[Statement]) -> str:
-    return ", ".join(s.sql.split()[0] + ("×" + str(len(s.bindings)) if s.many else "") for s in statements)
+def statements_summary(trace: Trace) -> str:
+    """"INSERT | SELECT | UPDATE, INSERT, INSERT×2": the statements, a bar between round trips."""
+    statements = trace.statements
+    return " | ".join(", ".join(statements[i].sql.split()[0] + (f"×{len(statements[i].bindings)}"
+                                                                 if statements[i].many else "") for i in group)
+                      for group in round_trips(trace))

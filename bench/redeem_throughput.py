@@ -124,7 +124,7 @@ def run() -> list[dict]:
             bounced_steady = open_loop(base + "/api/v1/merchant/redeem", rate, SECONDS, counter, cards_file.name)
         ledger = require_clean_ledger(url)
 
-    summary = statements_summary(trace.statements)
+    summary = statements_summary(trace)
     rows.append({
         "name": f"(a) pgbench tpcb-like, {CONNECTIONS} clients, scale {pgbench_baseline.SCALE}, {SECONDS} s",
         "figure": f"{pgbench.tps:,.0f} tps, latency avg {pgbench.latency_ms:.1f} ms; PostgreSQL CPU "
@@ -146,7 +146,8 @@ def run() -> list[dict]:
         "target": "≥ 0.25 × pgbench (goal 0.35) and ≥ 0.5 × raw"})
     rows.append({
         "name": "round trips to PostgreSQL per redemption (counted by a TCP relay; commit included)",
-        "figure": f"{trace.round_trips:.1f} ({trace.statement_count} statements: {summary})",
+        "figure": f"{trace.round_trips:.1f}: the pool's ping, then {summary} (BEGIN with the first, COMMIT with "
+                  f"the last; {trace.statement_count} statements)",
         "baseline": f"pgbench tpcb-like {pgbench_baseline.ROUND_TRIPS}", "ratio": "—", "target": "≤ 4"})
     rows.append({
         "name": "CPU per redemption during the closed-loop run, by process",

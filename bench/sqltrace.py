@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from bench.support import CARD_SECRET, REDIS_URL, Counter, fresh_database, seed_cards
+from server.direct_writes import PIPELINES_SENT
 
 
 class RoundTripRelay:
@@ -94,6 +95,8 @@ class Statement:
     bindings: list[dict[str, tuple]]
     #: The columns the statement returned (for later references), by name.
     returns: list[str] = field(default_factory=list)
+    #: Sent in a pipeline of deferred writes (server/direct_writes.py): the pipeline's number, else None.
+    pipeline: int | None = None
 
 
 @dataclass
@@ -186,13 +189,14 @@ def capture(url: str, counter: Counter, redemptions: int = 20, *, warm_up: int =
         app = create_app({"DATABASE_URL": relayed, "REDIS_URL": REDIS_URL, "APP_ENV": "bench",
                           "NOTIFICATIONS_AFTER_COMMIT": False, **(overrides or {})})
         client = app.test_client()
-        log: list[tuple[str, Any, bool, dict[str, str]]] = []
+        log: list[tuple[str, Any, bool, dict[str, str], int | None]] = []
         with app.app_context():
             engine = db.engine
 
         @event.listens_for(engine, "after_cursor_execute")
         def _after(conn, cursor, statement, parameters, context, executemany):
-            log.append((statement, parameters, executemany, _row_values(cursor)))
+            pipeline = conn.info.get(PIPELINES_SENT) if context is None else None
+            log.append((statement, parameters, executemany, _row_values(cursor), pipeline))
 
         def redeem(card_no: str, key: str) -> None:
             response = client.post("/api/v1/merchant/redeem", json={
@@ -218,13 +222,13 @@ def capture(url: str, counter: Counter, redemptions: int = 20, *, warm_up: int =
     statements: list[Statement] = []
     returned: list[dict[str, str]] = []
     card_id, card_statement = None, -1
-    for sql, parameters, many, row in log:
+    for sql, parameters, many, row, pipeline in log:
         parameter_sets = list(parameters) if many else [parameters or {}]
         bindings = [_templated({name: _bind(value, returned, card_no, key) for name, value in dict(p).items()},
                                card_id) for p in parameter_sets]
         if card_id is None and "FROM cards" in sql and "id" in row:
             card_id, card_statement = row["id"], len(statements)
-        statements.append(Statement(sql, many, bindings, list(row)))
+        statements.append(Statement(sql, many, bindings, list(row), pipeline))
         returned.append(row)
     return Trace(statements, round_trips, len(statements), card_statement)
 
@@ -235,7 +239,8 @@ def describe(trace: Trace) -> str:
     for n, statement in enumerate(trace.statements):
         head = " ".join(statement.sql.split())[:150]
         many = f"[many×{len(statement.bindings)}] " if statement.many else ""
-        lines.append(f"{n:2d}. {many}{head}")
+        piped = f"[pipeline {statement.pipeline}] " if statement.pipeline is not None else ""
+        lines.append(f"{n:2d}. {piped}{many}{head}")
     return "\n".join(lines)
 
 

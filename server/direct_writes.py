@@ -45,6 +45,8 @@ _UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
 _UPDATED = "kabao_direct_updates"
 #: Connection.info key: the deferred statements, [(statement, parameter rows)], in order.
 _QUEUE = "kabao_queued_writes"
+#: Connection.info key: how many pipelines of deferred writes went out on the connection.
+PIPELINES_SENT = "kabao_pipelines_sent"
 #: (statement, dialect name, parameter names) → (SQL text, compiled form), built once.
 _COMPILED: dict[tuple[Any, str, tuple[str, ...]], tuple[str, Any]] = {}
 
@@ -219,6 +221,11 @@ def _send(connection: Connection, *, commit: bool) -> None:
     finally:
         if begin:
             driver._autocommit = False
+    # Tools that watch the statements (echo, bench/sqltrace.py) see these too, one pipeline numbered
+    # by PIPELINES_SENT; they carry no execution context.
+    connection.info[PIPELINES_SENT] = connection.info.get(PIPELINES_SENT, 0) + 1
+    for sql, params in batches:
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, True)
 
 
 @event.listens_for(Engine, "before_execute")
