@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import BigInteger, Insert, Table, Update, bindparam, event, insert, update
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from server.modes import LiveSharedWithTest, ModeScoped, session_mode
 
@@ -132,6 +133,8 @@ class _NextId(FunctionElement):
 
     type = BigInteger()
     inherit_cache = True
+    #: The table is part of the statement's cache key (two tables' ids never share a compiled form).
+    _traverse_internals: ClassVar = [("table_name", InternalTraversal.dp_string)]
 
     def __init__(self, table: Table) -> None:
         self.table_name = table.name
