@@ -379,7 +379,14 @@ def database_copy(url: str, prefix: str = "kabao_bench_copy"):
     source = url.rsplit("/", 1)[1]
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        for attempt in range(50):  # connections just closed may still be ending on the server side
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
     try:
         yield scratch_url(name), name
     finally:
