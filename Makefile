@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram fuzz lint bench mutation clean
+.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram fuzz lint bench bench-deps bench-quick \
+	bench-10m profile mutation clean
 
 install: $(STAMP)
 
@@ -59,9 +60,27 @@ lint: install
 	$(BIN)/ruff check server miniprogram_api wechat_simulator tests bench wsgi.py
 	$(BIN)/lint-imports
 
-bench: install
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+# Benchmarks (bench/README.md): PostgreSQL and Redis of the machine, wrk, pgbench and Debian's PgBouncer
+# (started by the bench itself on a port of its own). bench/RESULTS.md is written by `make bench`.
+bench-deps:
+	@command -v wrk >/dev/null && command -v pgbench >/dev/null && command -v pgbouncer >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk pgbouncer postgresql-client)
+
+bench: install bench-deps
 	$(BIN)/python bench/run_all.py
+
+# A few minutes: the redemption figures, the one-card check and data growth to 1 M entries only.
+bench-quick: install bench-deps
+	BENCH_QUICK=1 $(BIN)/python bench/run_all.py
+
+# Everything `make bench` does, plus the 10-million-entry data-growth step (about half an hour more).
+bench-10m: install bench-deps
+	BENCH_10M=1 $(BIN)/python bench/run_all.py
+
+# py-spy profile of redemption under load: bench/profiles/$(PROFILE_LABEL).txt (top frames).
+PROFILE_LABEL ?= redeem
+profile: install bench-deps
+	PROFILE_LABEL=$(PROFILE_LABEL) $(BIN)/python -m bench.profile_redeem
 
 # Mutation testing of the money modules (cosmic-ray, one worker, about 30 minutes); not part of `make test`.
 # MODULES="redemption_rules top_ups" runs some of bench/mutation/modules.toml; a score per module.

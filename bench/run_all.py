@@ -6,15 +6,17 @@ import importlib
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.support import ADMIN_URL, REDIS_URL  # noqa: E402 — after the path is set
+from bench.support import ADMIN_URL, QUICK, REDIS_URL  # noqa: E402 — after the path is set
 
-BENCHMARKS = ["ledger_post", "redeem_throughput", "redeem_one_card", "report_summary", "codes_stream",
-              "print_files"]
+#: BENCH_QUICK=1 runs only these (a few minutes); BENCH_10M=1 adds the 10-million-entry data-growth step.
+CORE = ["redeem_throughput", "redeem_one_card", "data_growth"]
+BENCHMARKS = [*CORE, "ledger_post", "codes_stream", "print_files"]
 
 
 def machine() -> str:
@@ -23,14 +25,20 @@ def machine() -> str:
 
 def main() -> None:
     rows = []
-    for name in BENCHMARKS:
+    load_before = os.getloadavg()[0]
+    started = time.time()
+    for name in CORE if QUICK else BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         rows.extend(module.run())
+    minutes = (time.time() - started) / 60
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {machine()}. PostgreSQL (a fresh database per benchmark, created through {ADMIN_URL}) and "
-        f"Redis ({REDIS_URL}) on the same machine.",
+        f"Redis ({REDIS_URL}) on the same machine. Written by `make bench`"
+        f"{' in quick mode (BENCH_QUICK=1)' if QUICK else ''} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f" in {minutes:.0f} min; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (other work "
+        "shares the machine: only ratios within one run count).",
         "",
         "| benchmark | figure | baseline (same run) | ratio | target |",
         "|---|---|---|---|---|",

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CARD_SECRET = "777777"
 
 
@@ -83,7 +83,9 @@ def seed_cards(database_url: str, count: int, principal_fen: int) -> Counter:
         db.session.commit()
         token = issue_token(get_redis(), Principal(PrincipalKind.STAFF, cashier.id, merchant_id=merchant.id,
                                                    role="cashier", store_id=store.id), 3600)
-        return Counter(store.id, token, card_nos, merchant.id)
+        counter = Counter(store.id, token, card_nos, merchant.id)
+        db.engine.dispose()  # no connection left open: the database may serve as a template
+        return counter
 
 
 def _free_port() -> int:
@@ -93,15 +95,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int = 4, threads: int = 4):
-    """gunicorn serving wsgi:app; yields (base_url, worker pids)."""
+def gunicorn(database_url: str, workers: int = 4, threads: int = 4, worker_class: str | None = None,
+             env: dict[str, str] | None = None):
+    """gunicorn serving wsgi:app; yields (base_url, pids of the master and its workers)."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "APP_ENV": "bench",
-           "NOTIFICATIONS_AFTER_COMMIT": "0"}
+           "NOTIFICATIONS_AFTER_COMMIT": "0", **(env or {})}
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    model = ["-k", worker_class] if worker_class else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads), *model,
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
@@ -115,7 +119,7 @@ def gunicorn(database_url: str, workers: int = 4, threads: int = 4):
         else:
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
         children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-        yield base, [int(pid) for pid in children]
+        yield base, [process.pid, *(int(pid) for pid in children)]
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -171,3 +175,235 @@ def wrk(url: str, *, connections: int, seconds: int, script: Path | None = None,
         requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         p50_ms=_ms(latency["50"]), p99_ms=_ms(latency["99"]), non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
     )
+
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+def scratch_url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def scratch_database(prefix: str = "kabao_bench_raw"):
+    """An empty PostgreSQL database (no schema), dropped afterwards; yields (url, name)."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield scratch_url(name), name
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    utime, stime = text[text.rindex(")") + 2 :].split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent inside a window, by role, on a machine other work shares:
+
+    - ``postgres``: the backends of the named databases (however many come and go: they are sampled
+      every 0.2 s) plus the cluster's WAL writer, checkpointer and background writer;
+    - ``app``: the given pids (gunicorn's master and workers);
+    - ``pgbouncer``, ``redis``: those processes by pid;
+    - ``load``: this process's children that finished inside the window (wrk, pgbench, the open-loop
+      client), which is why a load generator runs as a child process.
+    """
+
+    _SHARED = ("walwriter", "checkpointer", "background writer")
+
+    def __init__(self, databases: list[str], app_pids: list[int] = (), pgbouncer_pid: int | None = None) -> None:
+        import threading
+
+        self.databases = databases
+        self.fixed = {"app": list(app_pids), "pgbouncer": [pgbouncer_pid] if pgbouncer_pid else [],
+                      "redis": [int(p) for p in subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True,
+                                                               text=True).stdout.split()]}
+        self._seen: dict[int, list[float]] = {}  # postgres pid → [first, last]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_loop, daemon=True)
+        self.result: dict[str, float] = {}
+
+    def _pg_pids(self, conn) -> list[int]:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s) OR backend_type = ANY(%s)",
+                            (self.databases, list(self._SHARED))).fetchall()
+        return [row[0] for row in rows]
+
+    def _sample(self, conn, first: bool) -> None:
+        for pid in self._pg_pids(conn):
+            cpu = _proc_cpu(pid)
+            if cpu is None:
+                continue
+            if pid not in self._seen:
+                self._seen[pid] = [cpu if first else 0.0, cpu]
+            else:
+                self._seen[pid][1] = cpu
+
+    def _sample_loop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            while not self._stop.wait(0.2):
+                self._sample(conn, first=False)
+            self._sample(conn, first=False)
+
+    def __enter__(self) -> CpuMeter:
+        import psycopg
+
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            self._sample(conn, first=True)
+        self._fixed_before = {pid: _proc_cpu(pid) or 0.0 for pids in self.fixed.values() for pid in pids}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._load_before = children.ru_utime + children.ru_stime
+        self._wall = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.seconds = time.perf_counter() - self._wall
+        self.result = {role: sum((_proc_cpu(pid) or self._fixed_before[pid]) - self._fixed_before[pid]
+                                 for pid in pids) for role, pids in self.fixed.items()}
+        self.result["postgres"] = sum(last - first for first, last in self._seen.values())
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.result["load"] = children.ru_utime + children.ru_stime - self._load_before
+
+    def per(self, count: float) -> dict[str, float]:
+        """Milliseconds of CPU per unit of work, by role."""
+        return {role: seconds * 1000 / count for role, seconds in self.result.items()}
+
+
+@contextmanager
+def pgbouncer(pool_size: int = 20):
+    """Debian's PgBouncer in transaction pooling mode on a free port, in front of the local server;
+    yields (port, pid). Started here so the bench needs nothing configured on the machine."""
+    import shutil
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        subprocess.run(["apt-get", "install", "-y", "-qq", "pgbouncer"], check=True, capture_output=True)
+    port = _free_port()
+    host, server_port = re.search(r"@([^:/]+):(\d+)", ADMIN_URL).groups()
+    workdir = Path(tempfile.mkdtemp(prefix="kabao-pgbouncer-"))
+    workdir.chmod(0o777)
+    (workdir / "users.txt").write_text('"postgres" ""\n')
+    (workdir / "pgbouncer.ini").write_text(f"""[databases]
+* = host={host} port={server_port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {workdir}/users.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 1000
+max_db_connections = {pool_size}
+ignore_startup_parameters = extra_float_digits,options
+logfile = {workdir}/pgbouncer.log
+""")
+    for path in workdir.iterdir():
+        path.chmod(0o666)
+    command = [binary, str(workdir / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        command[1:1] = ["-u", "postgres"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"pgbouncer did not start; see {workdir}/pgbouncer.log")
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def via_port(url: str, port: int) -> str:
+    """``url`` with its server port replaced (to reach PostgreSQL through PgBouncer)."""
+    return re.sub(r"@([^:/]+):\d+", lambda m: f"@{m.group(1)}:{port}", url, count=1)
+
+
+@dataclass
+class LedgerCheck:
+    clean: bool
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def verify_ledger(database_url: str) -> LedgerCheck:
+    """``flask verify-ledger`` on the database, as an operator runs it: its time and peak memory."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "APP_ENV": "bench"}
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "verify-ledger"], cwd=ROOT,
+                                   env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+    last_lines = " ".join(text.strip().splitlines()[-2:])
+    return LedgerCheck(process.returncode == 0, seconds, usage.ru_maxrss / 1024, last_lines)
+
+
+def require_clean_ledger(database_url: str) -> LedgerCheck:
+    """Every benchmark that moved money ends here: a drift fails the run."""
+    check = verify_ledger(database_url)
+    if not check.clean:
+        raise RuntimeError(f"verify-ledger found drift after the benchmark: {check.output}")
+    return check
+
+
+@contextmanager
+def database_copy(url: str, prefix: str = "kabao_bench_copy"):
+    """A copy of ``url``'s database (CREATE DATABASE … TEMPLATE), dropped afterwards; yields (url, name)."""
+    import psycopg
+
+    source = url.rsplit("/", 1)[1]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for attempt in range(50):  # connections just closed may still be ending on the server side
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+    try:
+        yield scratch_url(name), name
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def open_loop(url: str, rate: float, seconds: float, counter: Counter, cards_file: str) -> dict:
+    """bench/open_loop.py as a child process (its CPU counts as the load generator's)."""
+    import json
+
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.open_loop", "--url", url, "--rate", f"{rate:.1f}", "--seconds", str(seconds),
+         "--token", counter.token, "--store-id", str(counter.store_id), "--secret", CARD_SECRET,
+         "--cards", cards_file], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(output)

@@ -99,11 +99,15 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "WEBHOOK_BLOCK_PRIVATE": _flag(env.get("WEBHOOK_BLOCK_PRIVATE")),
         #: Largest request body (multipart uploads); other bodies stop at 1 MB (server/http_safety.py).
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 8 * 1024 * 1024),
+        #: psycopg prepares a statement the fifth time a connection runs it; off ("0") behind a pooler
+        #: that cannot keep prepared statements, such as PgBouncer before 1.21 in transaction mode.
+        "DATABASE_PREPARED_STATEMENTS": _flag(env.get("DATABASE_PREPARED_STATEMENTS", "1")),
     }
     config.update(overrides or {})
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                      _engine_options(config["SQLALCHEMY_DATABASE_URI"], config["APP_ENV"] == "production"))
+                      _engine_options(config["SQLALCHEMY_DATABASE_URI"], config["APP_ENV"] == "production",
+                                      prepared=config["DATABASE_PREPARED_STATEMENTS"]))
     if not config.get("MAX_CONTENT_LENGTH"):  # no configuration runs without a body limit
         config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
     _check_production(config)
@@ -140,15 +144,18 @@ def check_wechat_pay(config: Mapping[str, Any]) -> None:
             raise RuntimeError(f"{name} does not point to a file: {config[name]}")
 
 
-def _engine_options(uri: str, production: bool = False) -> dict[str, Any]:
+def _engine_options(uri: str, production: bool = False, prepared: bool = True) -> dict[str, Any]:
     #: In production, bound SQL parameters (card secrets, phone numbers) never reach an error log.
     hidden = {"hide_parameters": True} if production else {}
     if uri.startswith("sqlite"):
         # Writers wait for each other instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}, **hidden}
     # A database that is down answers 503 within seconds: connecting never hangs.
+    connect_args: dict[str, Any] = {"connect_timeout": 3}
+    if not prepared:
+        connect_args["prepare_threshold"] = None
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 5,
-            "connect_args": {"connect_timeout": 3}, **hidden}
+            "connect_args": connect_args, **hidden}
 
 
 def _check_production(config: Mapping[str, Any]) -> None:

@@ -24,14 +24,14 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, flash, request
 from flask import session as browser_session
-from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, select, update
+from sqlalchemy import String, Text, UniqueConstraint, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from server import crypto
 from server.auth import current_principal
 from server.db import BigId, IntPK, JsonDoc, db, utcnow
-from server.direct_writes import insert_row
+from server.direct_writes import queue_write, send_queued
 from server.errors import IdempotencyConflict, ValidationError
 from server.models_support import CreatedAt
 from server.openapi import IDEMPOTENCY_HEADER, mark_idempotent
@@ -70,7 +70,11 @@ class IdempotencyRecord(CreatedAt, db.Model):
 
 
 _TABLE = IdempotencyRecord.__table__
-_STORE_RESPONSE = update(_TABLE).where(_TABLE.c.id == bindparam("record_id"))
+_INSERT = insert(_TABLE)
+#: The response is stored by the record's key (its unique constraint), so the insert needs no RETURNING.
+_STORE_RESPONSE = update(_TABLE).where(_TABLE.c.principal_kind == bindparam("record_kind"),
+                                       _TABLE.c.principal_id == bindparam("record_principal"),
+                                       _TABLE.c.key == bindparam("record_key"))
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -167,11 +171,12 @@ def _idempotent(view: F, encrypt_response: bool, form_field: str | None) -> F:
 
         try:
             # Insert first: a repeat fails here at once, a concurrent twin waits for the first to commit.
-            # Plain statements, not the unit of work: this wraps the busiest endpoints.
-            record_id = insert_row(session, IdempotencyRecord(
-                merchant_id=principal.merchant_id, principal_kind=principal.kind, principal_id=principal.id,
-                key=key, request_hash=fingerprint,
-            )).id
+            # Plain statements, not the unit of work: this wraps the busiest endpoints. Sent at once,
+            # in the same round trip as the transaction's BEGIN.
+            queue_write(session, _INSERT, [{
+                "merchant_id": principal.merchant_id, "principal_kind": principal.kind,
+                "principal_id": principal.id, "key": key, "request_hash": fingerprint}])
+            send_queued(session)
         except IntegrityError:
             session.rollback()
             winner = _find(session, principal.kind, principal.id, key)
@@ -181,13 +186,14 @@ def _idempotent(view: F, encrypt_response: bool, form_field: str | None) -> F:
 
         flashed_before = len(_flashed())
         response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code < 400:  # committed with the request's effects by the request boundary
+        if response.status_code < 400:  # sent with the request's COMMIT by the request boundary
             body = response.get_data(as_text=True)
-            session.execute(_STORE_RESPONSE, {
-                "record_id": record_id, "status_code": response.status_code,
+            queue_write(session, _STORE_RESPONSE, [{
+                "record_kind": principal.kind, "record_principal": principal.id, "record_key": key,
+                "status_code": response.status_code,
                 "response_body": crypto.encrypt(current_app.config, body) if encrypt_response else body,
                 "content_type": response.content_type, "location": response.headers.get("Location"),
-                "flashes": _flashed()[flashed_before:] or None})
+                "flashes": _flashed()[flashed_before:] or None}])
         return response
 
     return mark_idempotent(wrapper)  # the OpenAPI document's required Idempotency-Key header

@@ -25,8 +25,12 @@ def record(
     target_id: int | None = None,
     detail: dict[str, Any] | None = None,
     ip: str | None = None,
+    defer: bool = False,
 ) -> AuditEntry:
-    """Write an audit entry in the caller's transaction (it commits or rolls back with the action)."""
+    """Write an audit entry in the caller's transaction (it commits or rolls back with the action).
+
+    ``defer``: sent with the transaction's COMMIT (server/direct_writes.py); the entry returned then
+    has no id."""
     return insert_row(session, AuditEntry(
         action=action,
         actor_type=actor_type,
@@ -36,4 +40,4 @@ def record(
         target_id=target_id,
         detail=detail or {},
         ip=ip if ip is not None else session.info.get(AUDIT_IP),
-    ))
+    ), defer=defer)

@@ -19,11 +19,13 @@ def card_data(session: Session, card: Card) -> dict[str, Any]:
     return {**staff_card(session, None, card), "card_no": card.card_no}
 
 
-def record_card_event(session: Session, card: Card, type: str, **extra: Any) -> None:
+def record_card_event(session: Session, card: Card, type: str, *, merchant_has_endpoints: bool | None = None,
+                      **extra: Any) -> None:
     """Record a card event whose ``data`` is ``{"card": …, **extra}`` (built only if someone listens).
 
     The event's mode is the card's: a test card's events go only to test endpoints. Every value
     change comes through here, so it also makes the card's WeChat card-wallet push due (if it has one)."""
     request_sync(session, card)
     record_event(session, merchant_id=card.merchant_id, type=type, mode=card.mode,
-                 data=lambda: {"card": card_data(session, card), **extra})
+                 data=lambda: {"card": card_data(session, card), **extra},
+                 merchant_has_endpoints=merchant_has_endpoints)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from server.cards.models import Card
 from server.db import utcnow
-from server.direct_writes import insert_row, update_committed
+from server.direct_writes import insert_row, queue_write, update_committed
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
 from server.ledger.accounts import (
     BUCKET_COLUMN,
@@ -130,11 +130,15 @@ def post_journal(
     reverses_journal_id: int | None = None,
     memo: str | None = None,
     locked: Mapping[int, Card] | None = None,
+    journal_id: int | None = None,
+    defer: bool = False,
 ) -> Journal:
     """Book one balanced journal and update the cached balances of the cards it touches.
 
     The cards' rows are locked first, unless ``locked`` already holds them (from ``lock_cards`` or
-    ``lock_card_row`` in this transaction)."""
+    ``lock_card_row`` in this transaction). ``defer``: the writes go out with the transaction's
+    COMMIT (server/direct_writes.py), the journal under ``journal_id`` (reserved by the caller; without
+    one it is written at once) — the balances were checked under the lock, so nothing there can fail."""
     units = check_balanced(postings)
     card_legs: list[tuple[Posting, int, CardBucket]] = []
     for posting in postings:
@@ -162,10 +166,11 @@ def post_journal(
     for posting, card_id, bucket in card_legs:
         written[card_id][BUCKET_COLUMN[bucket]] = balance_after[posting.account]
     for card_id in sorted(written):
-        update_committed(session, cards[card_id], written[card_id])
+        update_committed(session, cards[card_id], written[card_id], defer=defer)
 
     now = utcnow()
     journal = insert_row(session, Journal(
+        id=journal_id,
         merchant_id=merchant_id,
         kind=kind,
         actor_type=actor_type,
@@ -177,7 +182,7 @@ def post_journal(
         reverses_journal_id=reverses_journal_id,
         memo=memo,
         created_at=now,
-    ))
+    ), defer=defer and journal_id is not None)
     entries = []
     for posting in postings:
         _, owner_id, bucket = parse_account(posting.account)
@@ -195,7 +200,10 @@ def post_journal(
             "balance_after": balance_after.get(posting.account),
             "created_at": now,
         })
-    session.execute(_INSERT_ENTRIES, entries)
+    if defer:
+        queue_write(session, _INSERT_ENTRIES, entries)
+    else:
+        session.execute(_INSERT_ENTRIES, entries)
     return journal
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from server.cards.serializers import mask_card_no, mask_holder, staff_card
 from server.consumers.models import Consumer
 from server.crypto import decrypt
 from server.db import INT32_MAX, utcnow
-from server.direct_writes import insert_row
+from server.direct_writes import insert_row, reserve_ids
 from server.errors import (
     AlreadyReversed,
     AppError,
@@ -61,6 +61,7 @@ from server.ratelimit import FailureLimit
 from server.redemption import rules
 from server.redemption.models import REDEMPTION_LIFECYCLE, Redemption, RedemptionStatus
 from server.timeutil import iso
+from server.webhooks.events import endpoints_exist
 
 #: Wrong codes typed or scanned by one staff member: 20 per 10 minutes, then 429.
 CODE_FAILURES = FailureLimit("redeem-code", limit=20, window_seconds=600)
@@ -86,10 +87,18 @@ def _presented(base: Select) -> Select:
             .where(Card.merchant_id == bindparam("merchant_id")))
 
 
-#: The card a code names, locked for the redemption.
-_PRESENTED_CARD = _presented(card_lock_select(CardProduct, Batch.region_codes))
-_CARD_BY_ID = _PRESENTED_CARD.where(Card.id == bindparam("card_id"))
-_CARD_BY_NUMBER = _PRESENTED_CARD.where(Card.card_no == bindparam("card_no"))
+#: Everything a redemption reads, in one statement: the card a code names, locked, with its product
+#: and its batch's regions; the store (of the card's merchant) and that merchant; whether the merchant
+#: has webhook endpoints at all; and the ids its journal and redemption rows will take.
+_REDEMPTION_READ = (
+    _presented(card_lock_select(CardProduct, Batch.region_codes, Store, Merchant,
+                                endpoints_exist(Card.merchant_id).label("has_endpoints"),
+                                *reserve_ids(Journal.__table__, Redemption.__table__)))
+    .join(Store, and_(Store.id == bindparam("store_id"), Store.merchant_id == Card.merchant_id))
+    .join(Merchant, Merchant.id == Store.merchant_id)
+)
+_CARD_BY_ID = _REDEMPTION_READ.where(Card.id == bindparam("card_id"))
+_CARD_BY_NUMBER = _REDEMPTION_READ.where(Card.card_no == bindparam("card_no"))
 #: The same look-ups without the lock, for the counter's preview of a scanned code.
 _PREVIEW_CARD = _presented(select(Card, CardProduct, Batch.region_codes))
 _PREVIEW_BY_ID = _PREVIEW_CARD.where(Card.id == bindparam("card_id"))
@@ -102,7 +111,7 @@ _STORE_AND_MERCHANT = (
 
 @dataclass(frozen=True)
 class PresentedCard:
-    """The card a code names, locked, with what its rules need."""
+    """The card a code names, with what its rules need."""
 
     card: Card
     product: CardProduct
@@ -112,48 +121,85 @@ class PresentedCard:
     digest: str | None
 
 
+@dataclass(frozen=True)
+class LockedForRedemption(PresentedCard):
+    """A presented card locked for its redemption, with the rest of what the redemption read."""
+
+    store: Store
+    #: False: no webhook endpoint at all, so no event is looked up.
+    has_endpoints: bool
+    #: Ids reserved for the journal and the redemption (None where the database has no sequences).
+    journal_id: int | None
+    redemption_id: int | None
+
+
+def _code_failed(redis: Redis, actor: Principal) -> CodeInvalid:
+    CODE_FAILURES.record_failure(redis, str(actor.id))
+    return CodeInvalid()
+
+
+def _secret_matches(config: Mapping[str, Any], card: Card, secret: str) -> bool:
+    """The printed secret, compared in constant time."""
+    return hmac.compare_digest(decrypt(config, card.secret_encrypted), secret.strip())
+
+
 def _find_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
-                         code: str, *, lock: bool) -> PresentedCard:
-    """The card the code names (locked when ``lock``) — or CODE_INVALID, the same for unknown, expired
+                         code: str) -> PresentedCard:
+    """The card the code names, unlocked (the preview) — or CODE_INVALID, the same for unknown, expired
     and other merchants' codes and for a wrong secret. Looking a code up never uses it up: only a
     redemption stores its digest."""
     CODE_FAILURES.check(redis, str(actor.id))
     resolved = resolve_code(redis, code)
     card_no, _, secret = code.partition(":")  # CARDNO:SECRET — the printed credentials
-    by_id, by_number = (_CARD_BY_ID, _CARD_BY_NUMBER) if lock else (_PREVIEW_BY_ID, _PREVIEW_BY_NUMBER)
-    run = lock_card_row if lock else (lambda session, stmt, params: session.execute(stmt, params).first())
     if resolved is not None:
-        row = run(session, by_id, {"merchant_id": actor.merchant_id, "card_id": resolved.card_id})
+        row = session.execute(_PREVIEW_BY_ID, {"merchant_id": actor.merchant_id, "card_id": resolved.card_id}).first()
     elif secret:
-        row = run(session, by_number, {"merchant_id": actor.merchant_id, "card_no": card_no.strip()})
+        row = session.execute(_PREVIEW_BY_NUMBER, {"merchant_id": actor.merchant_id,
+                                                   "card_no": card_no.strip()}).first()
     else:
         row = None
-    # The secret is compared in constant time.
-    if row is not None and resolved is None and not hmac.compare_digest(
-            decrypt(config, row[0].secret_encrypted), secret.strip()):
+    if row is not None and resolved is None and not _secret_matches(config, row[0], secret):
         row = None
-    if row is not None and resolved is not None and not lock and session.scalar(
+    if row is not None and resolved is not None and session.scalar(
             select(Redemption.id).where(Redemption.code_digest == resolved.digest)) is not None:
         row = None  # a code that already paid: the redemption would refuse it, so does the preview
     if row is None:
-        CODE_FAILURES.record_failure(redis, str(actor.id))
-        raise CodeInvalid()
+        raise _code_failed(redis, actor)
     card, product, region_codes = row
     return PresentedCard(card, product, region_codes or [], resolved.digest if resolved else None)
 
 
-def _lock_card_by_number(session: Session, actor: Principal, card_no: str) -> PresentedCard:
-    """The merchant's card of that number, locked; another merchant's card is not found."""
-    row = lock_card_row(session, _CARD_BY_NUMBER, {"merchant_id": actor.merchant_id, "card_no": card_no})
+def _lock_for_redemption(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
+                         request: RedeemRequest) -> LockedForRedemption:
+    """The card the request names, locked, with its store — one statement. The store's refusals come
+    first (a missing row is told apart by looking the store up alone); then CODE_INVALID as for the
+    preview, or, for a card number the open API vouches for, not found."""
+    params = {"merchant_id": actor.merchant_id, "store_id": request.store_id}
+    resolved = None
+    if request.card_no is not None:
+        row = lock_card_row(session, _CARD_BY_NUMBER, {**params, "card_no": request.card_no})
+    else:
+        CODE_FAILURES.check(redis, str(actor.id))
+        resolved = resolve_code(redis, request.code)
+        card_no, _, secret = request.code.partition(":")  # CARDNO:SECRET — the printed credentials
+        if resolved is not None:
+            row = lock_card_row(session, _CARD_BY_ID, {**params, "card_id": resolved.card_id})
+        elif secret:
+            row = lock_card_row(session, _CARD_BY_NUMBER, {**params, "card_no": card_no.strip()})
+        else:
+            row = None
     if row is None:
-        raise NotFound("卡不存在")
-    card, product, region_codes = row
-    return PresentedCard(card, product, region_codes or [], None)
-
-
-def _lock_presented_card(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
-                         code: str) -> PresentedCard:
-    return _find_presented_card(session, redis, config, actor, code, lock=True)
+        _check_store(session, actor, request.store_id)
+    else:
+        _store_allows(actor, row[3], row[4], request.store_id)
+    if request.card_no is not None:
+        if row is None:
+            raise NotFound("卡不存在")
+    elif row is None or (resolved is None and not _secret_matches(config, row[0], secret)):
+        raise _code_failed(redis, actor)
+    card, product, region_codes, store, _, has_endpoints, journal_id, redemption_id = row
+    return LockedForRedemption(card, product, region_codes or [], resolved.digest if resolved else None,
+                               store, bool(has_endpoints), journal_id, redemption_id)
 
 
 def preview(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
@@ -162,7 +208,7 @@ def preview(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pr
     its kind and balances, and why it would be refused at this store, if it would. Read-only: the
     code stays live for the redemption that follows; wrong codes count against the same limit."""
     store = _check_store(session, actor, store_id)
-    presented = _find_presented_card(session, redis, config, actor, code, lock=False)
+    presented = _find_presented_card(session, redis, config, actor, code)
     card, product = presented.card, presented.product
     owner = session.get(Consumer, card.owner_id) if card.owner_id else None
     problem = None
@@ -198,7 +244,11 @@ def _check_store(session: Session, actor: Principal, store_id: int) -> Store:
     row = session.execute(_STORE_AND_MERCHANT, {"store_id": store_id, "merchant_id": actor.merchant_id}).first()
     if row is None:
         raise NotFound("门店不存在")
-    store, merchant = row
+    return _store_allows(actor, *row, store_id)
+
+
+def _store_allows(actor: Principal, store: Store, merchant: Merchant, store_id: int) -> Store:
+    """The store's merchant is approved, the caller may act at the store, and it is open."""
     require_approved(merchant)
     if actor.store_id is not None and actor.store_id != store_id:
         raise Forbidden("只能在本门店核销")
@@ -235,10 +285,8 @@ def redemption_postings(card_id: int, merchant_id: int, outcome: rules.Outcome) 
 def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Principal,
            request: RedeemRequest) -> dict[str, Any]:
     """Redeem at a store and return the receipt of docs/api.md."""
-    store = _check_store(session, actor, request.store_id)
-    presented = (_lock_card_by_number(session, actor, request.card_no) if request.card_no is not None
-                 else _lock_presented_card(session, redis, config, actor, request.code))
-    card, product, digest = presented.card, presented.product, presented.digest
+    presented = _lock_for_redemption(session, redis, config, actor, request)
+    card, product, digest, store = presented.card, presented.product, presented.digest, presented.store
     now = utcnow()
     _check_card(presented, store, now)
     outcome = rules.compute(
@@ -260,29 +308,35 @@ def redeem(session: Session, redis: Redis, config: Mapping[str, Any], actor: Pri
     if postings:
         journal = post_journal(session, merchant_id=card.merchant_id, kind=JournalKind.REDEEM, postings=postings,
                                actor_type=ActorType.STAFF, actor_id=actor.id, store_id=store.id,
-                               ref_type="redemption", locked={card.id: card})  # the redemption points back
+                               ref_type="redemption", locked={card.id: card},  # the redemption points back
+                               journal_id=presented.journal_id, defer=True)
+    # Deferred to the COMMIT's round trip, with the card's update and the journal — but a dynamic
+    # code's redemption is sent at once, so that a code already used is refused here.
+    defer = digest is None and presented.redemption_id is not None
     try:
         redemption = insert_row(session, Redemption(
-            merchant_id=card.merchant_id, store_id=store.id, card_id=card.id, staff_id=actor.id,
+            id=presented.redemption_id, merchant_id=card.merchant_id, store_id=store.id, card_id=card.id,
+            staff_id=actor.id,
             code_digest=digest, journal_id=journal.id if journal else None, bill_fen=outcome.bill_fen,
             payable_fen=outcome.payable_fen, deducted_fen=outcome.deducted_fen,
             deducted_principal_fen=outcome.principal_fen, deducted_bonus_fen=outcome.bonus_fen,
             uses_deducted=outcome.uses, points_earned=outcome.points_earned,
             points_redeemed=outcome.points_redeemed, created_at=now,
-        ))
+        ), defer=defer)
     except IntegrityError:  # the same dynamic code already paid for another redemption
         raise CodeInvalid() from None
     record(session, action="redemption.create", actor_type="staff", actor_id=actor.id,
            merchant_id=card.merchant_id, target_type="redemption", target_id=redemption.id,
            detail={"store_id": store.id, "card_id": card.id, "payable_fen": outcome.payable_fen,
-                   "deducted_fen": outcome.deducted_fen, "uses": outcome.uses})
+                   "deducted_fen": outcome.deducted_fen, "uses": outcome.uses}, defer=True)
     if card.owner_id is not None:
         queue_message(session, merchant_id=card.merchant_id, consumer_id=card.owner_id,
                       template_key=TemplateKey.REDEMPTION,
                       payload={"store": thing_text(store.name), "amount": amount_text(outcome.payable_fen),
                                "balance": amount_text(card.balance_fen), "time": time_text(now)})
     result = receipt(redemption, card, product)
-    record_card_event(session, card, "card.redeemed", receipt=result)
+    record_card_event(session, card, "card.redeemed", receipt=result,
+                      merchant_has_endpoints=presented.has_endpoints)
     return result
 
 

@@ -1,0 +1,179 @@
+"""Cost as data grows: the same measurements over 10 thousand, 1 million and (BENCH_10M=1, `make
+bench-10m`) 10 million ledger entries, bulk-loaded with generate_series in the database (never
+through the app): redemption throughput and p99 (32 closed-loop clients through gunicorn), the
+30-day summary report, and `flask verify-ledger`'s time and peak memory.
+
+The loaded history: journals spread over the last 90 days, a third top-ups (into a card's principal
+or bonus, from WeChat clearing), two thirds redemptions (out of a principal, into revenue), over
+1,000 cards and three stores; the cards' cached balances are then set from their entries, so
+verify-ledger has everything to check and finds it consistent.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+
+import psycopg
+
+from bench.sqltrace import prepare_database
+from bench.support import (
+    CARD_SECRET,
+    QUICK,
+    REDIS_URL,
+    database_name,
+    fresh_database,
+    gunicorn,
+    require_clean_ledger,
+    wrk,
+)
+
+SIZES = [10_000, 1_000_000] + ([10_000_000] if os.environ.get("BENCH_10M", "") not in ("", "0") else [])
+CARDS = 1000
+SECONDS = int(os.environ.get("BENCH_SECONDS", "6" if QUICK else "15"))
+RUNS = 7
+HERE = os.path.dirname(__file__)
+
+_JOURNALS = """
+INSERT INTO journals (merchant_id, kind, actor_type, store_id, created_at)
+SELECT %(merchant)s, CASE WHEN g %% 3 = 0 THEN 'top_up' ELSE 'redeem' END, 'staff',
+       CASE WHEN g %% 3 = 0 THEN NULL ELSE (%(stores)s::bigint[])[1 + g %% 3] END,
+       now() - (g::bigint * 7776000 / %(journals)s) * interval '1 second' - interval '1 minute'
+FROM generate_series(1, %(journals)s) AS g
+"""
+_ENTRIES = """
+INSERT INTO ledger_entries (journal_id, merchant_id, account, bucket, kind, store_id, card_id, unit, amount,
+                            created_at)
+SELECT j.id, j.merchant_id, leg.account, leg.bucket, j.kind, j.store_id, leg.card_id, 'fen', leg.amount, j.created_at
+FROM (
+    SELECT j.*, (%(cards)s::bigint[])[1 + j.id %% %(card_count)s] AS card,
+           CASE WHEN j.kind = 'top_up' THEN 100 + (j.id * 7919) %% 9900 ELSE 1 + (j.id * 7919) %% 99 END AS amount,
+           CASE WHEN j.kind = 'top_up' AND j.id %% 5 = 0 THEN 'bonus' ELSE 'principal' END AS card_bucket
+    FROM journals j WHERE j.id >= %(first)s
+) AS j
+CROSS JOIN LATERAL (VALUES
+    ('card:' || j.card || ':' || j.card_bucket, j.card_bucket, j.card,
+     CASE WHEN j.kind = 'top_up' THEN j.amount ELSE -j.amount END),
+    ('merchant:' || j.merchant_id || CASE WHEN j.kind = 'top_up' THEN ':wechat_clearing' ELSE ':revenue' END,
+     CASE WHEN j.kind = 'top_up' THEN 'wechat_clearing' ELSE 'revenue' END, NULL::bigint,
+     CASE WHEN j.kind = 'top_up' THEN -j.amount ELSE j.amount END)
+) AS leg(account, bucket, card_id, amount)
+"""
+_CACHE_FROM_ENTRIES = """
+UPDATE cards SET principal_fen = s.principal, bonus_fen = s.bonus
+FROM (SELECT card_id, coalesce(sum(amount) FILTER (WHERE bucket = 'principal'), 0) AS principal,
+             coalesce(sum(amount) FILTER (WHERE bucket = 'bonus'), 0) AS bonus
+      FROM ledger_entries WHERE card_id IS NOT NULL GROUP BY card_id) AS s
+WHERE cards.id = s.card_id
+"""
+
+
+def load_entries(url: str, merchant_id: int, entries: int) -> float:
+    """Bring the ledger to about ``entries`` entries; seconds spent."""
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        existing = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
+        journals = max(0, entries - existing) // 2
+        cards = [row[0] for row in conn.execute("SELECT id FROM cards WHERE merchant_id = %s ORDER BY id",
+                                                (merchant_id,))]
+        stores = [row[0] for row in conn.execute("SELECT id FROM stores WHERE merchant_id = %s ORDER BY id",
+                                                 (merchant_id,))]
+        stores = (stores * 3)[:3]
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM journals").fetchone()[0]
+        with conn.transaction():
+            conn.execute(_JOURNALS, {"merchant": merchant_id, "stores": stores, "journals": journals})
+            conn.execute(_ENTRIES, {"cards": cards, "card_count": len(cards), "first": first})
+            conn.execute(_CACHE_FROM_ENTRIES)
+        conn.execute("VACUUM ANALYZE journals")
+        conn.execute("VACUUM ANALYZE ledger_entries")
+        conn.execute("VACUUM ANALYZE cards")
+    return time.perf_counter() - started
+
+
+def _median_ms(action) -> float:
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _report(url: str, merchant_id: int) -> tuple[float, float]:
+    """The 30-day summary: the first call (rolling up the closed days) and the median of later ones."""
+    from server import create_app
+    from server.db import db
+    from server.reports.services import summary
+    from server.timeutil import shanghai_today
+
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "APP_ENV": "bench"})
+    with app.app_context():
+        last = shanghai_today()
+        first = last - timedelta(days=29)
+        started = time.perf_counter()
+        summary(db.session, merchant_id, first, last)
+        db.session.commit()
+        cold_ms = (time.perf_counter() - started) * 1000
+        warm_ms = _median_ms(lambda: summary(db.session, merchant_id, first, last))
+        db.session.rollback()
+        db.engine.dispose()
+    return cold_ms, warm_ms
+
+
+def measure(entries: int) -> dict:
+    with fresh_database() as url:
+        counter = prepare_database(url, CARDS)
+        load_seconds = load_entries(url, counter.merchant_id, entries)
+        with psycopg.connect(url) as conn:
+            total = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as cards_file:
+            cards_file.write("\n".join(counter.card_nos))
+        env = {"BENCH_TOKEN": counter.token, "BENCH_STORE_ID": str(counter.store_id),
+               "BENCH_SECRET": CARD_SECRET, "BENCH_CARDS": cards_file.name}
+        with gunicorn(url) as (base, _):
+            wrk(base + "/api/v1/merchant/redeem", connections=32, seconds=2,
+                script=os.path.join(HERE, "redeem.lua"), env=env)
+            redeem = wrk(base + "/api/v1/merchant/redeem", connections=32, seconds=SECONDS,
+                         script=os.path.join(HERE, "redeem.lua"), env=env)
+        if redeem.non_2xx:
+            raise RuntimeError(f"{redeem.non_2xx} redemptions failed")
+        cold_ms, warm_ms = _report(url, counter.merchant_id)
+        ledger = require_clean_ledger(url)
+        size_mb = _database_mb(url)
+    return {"entries": total, "load_s": load_seconds, "redeem": redeem, "report_cold_ms": cold_ms,
+            "report_ms": warm_ms, "ledger": ledger, "size_mb": size_mb}
+
+
+def _database_mb(url: str) -> float:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT pg_database_size(%s)", (database_name(url),)).fetchone()[0] / 2**20
+
+
+def run() -> list[dict]:
+    results = [measure(size) for size in SIZES]
+    smallest = results[0]
+    rows = []
+    for result in results:
+        redeem, base = result["redeem"], smallest["redeem"]
+        rows.append({
+            "name": f"data growth: {result['entries']:,} ledger entries ({result['size_mb']:,.0f} MB database, "
+                    f"bulk-loaded in {result['load_s']:.0f} s)",
+            "figure": f"redeem {redeem.requests_per_second:,.0f} req/s, p99 {redeem.p99_ms:.1f} ms; summary report "
+                      f"{result['report_ms']:.0f} ms (first call {result['report_cold_ms']:,.0f} ms); verify-ledger "
+                      f"{result['ledger'].seconds:.1f} s, peak {result['ledger'].peak_mb:.0f} MB",
+            "baseline": f"{smallest['entries']:,} entries: {base.requests_per_second:,.0f} req/s, "
+                        f"p99 {base.p99_ms:.1f} ms",
+            "ratio": f"throughput {redeem.requests_per_second / base.requests_per_second:.2f}, "
+                     f"p99 {redeem.p99_ms / base.p99_ms:.2f}",
+            "target": "throughput and p99 within 10%; report ≤ 300 ms and verify-ledger ≤ 60 s in ≤ 500 MB "
+                      "at 10 M",
+        })
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
