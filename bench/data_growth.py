@@ -118,7 +118,7 @@ def _report(url: str, merchant_id: int) -> tuple[float, float]:
         db.session.commit()
         cold_ms = (time.perf_counter() - started) * 1000
         warm_ms = _median_ms(lambda: summary(db.session, merchant_id, first, last))
-        db.session.rollback()
+        db.session.remove()
         db.engine.dispose()
     return cold_ms, warm_ms
 
