@@ -36,7 +36,8 @@ def main() -> None:
         except Exception as error:  # the others still run; the table says what failed, and so does the exit code
             traceback.print_exc()
             failed.append(name)
-            rows.append({"name": f"bench/{name}.py", "figure": f"FAILED: {type(error).__name__}: {error}",
+            message = " ".join(str(error).split())[:300].replace("|", "/")
+            rows.append({"name": f"bench/{name}.py", "figure": f"FAILED: {type(error).__name__}: {message}",
                          "baseline": "—", "ratio": "—", "target": "—"})
     minutes = (time.time() - started) / 60
     lines = [
