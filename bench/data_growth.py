@@ -38,16 +38,16 @@ RUNS = 7
 HERE = os.path.dirname(__file__)
 
 _JOURNALS = """
-INSERT INTO journals (merchant_id, kind, actor_type, store_id, created_at)
-SELECT %(merchant)s, CASE WHEN g %% 3 = 0 THEN 'top_up' ELSE 'redeem' END, 'staff',
+INSERT INTO journals (merchant_id, mode, kind, actor_type, store_id, created_at)
+SELECT %(merchant)s, 'live', CASE WHEN g %% 3 = 0 THEN 'top_up' ELSE 'redeem' END, 'staff',
        CASE WHEN g %% 3 = 0 THEN NULL ELSE (%(stores)s::bigint[])[1 + g %% 3] END,
        now() - (g::bigint * 7776000 / %(journals)s) * interval '1 second' - interval '1 minute'
 FROM generate_series(1, %(journals)s) AS g
 """
 _ENTRIES = """
-INSERT INTO ledger_entries (journal_id, merchant_id, account, bucket, kind, store_id, card_id, unit, amount,
-                            created_at)
-SELECT j.id, j.merchant_id, leg.account, leg.bucket, j.kind, j.store_id, leg.card_id, 'fen', leg.amount, j.created_at
+INSERT INTO ledger_entries (journal_id, merchant_id, mode, account, bucket, kind, store_id, card_id, unit,
+                            amount, created_at)
+SELECT j.id, j.merchant_id, 'live', leg.account, leg.bucket, j.kind, j.store_id, leg.card_id, 'fen', leg.amount, j.created_at
 FROM (
     SELECT j.*, (%(cards)s::bigint[])[1 + j.id %% %(card_count)s] AS card,
            CASE WHEN j.kind = 'top_up' THEN 100 + (j.id * 7919) %% 9900 ELSE 1 + (j.id * 7919) %% 99 END AS amount,
@@ -118,7 +118,7 @@ def _report(url: str, merchant_id: int) -> tuple[float, float]:
         db.session.commit()
         cold_ms = (time.perf_counter() - started) * 1000
         warm_ms = _median_ms(lambda: summary(db.session, merchant_id, first, last))
-        db.session.rollback()
+        db.session.remove()
         db.engine.dispose()
     return cold_ms, warm_ms
 

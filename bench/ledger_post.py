@@ -53,13 +53,14 @@ def _measure(app) -> tuple[float, float]:
         started = time.perf_counter()
         for _ in range(JOURNALS):
             journal_id = session.execute(
-                insert(Journal).values(merchant_id=m, kind="adjust", actor_type="system").returning(Journal.id)
+                insert(Journal).values(merchant_id=m, mode="live", kind="adjust", actor_type="system")
+                .returning(Journal.id)
             ).scalar_one()
             session.execute(insert(LedgerEntry), [
-                {"journal_id": journal_id, "merchant_id": m, "account": f"merchant:{m}:revenue", "bucket": "revenue",
-                 "kind": "adjust", "unit": "fen", "amount": 1},
-                {"journal_id": journal_id, "merchant_id": m, "account": f"merchant:{m}:refunds", "bucket": "refunds",
-                 "kind": "adjust", "unit": "fen", "amount": -1},
+                {"journal_id": journal_id, "merchant_id": m, "mode": "live", "account": f"merchant:{m}:revenue",
+                 "bucket": "revenue", "kind": "adjust", "unit": "fen", "amount": 1},
+                {"journal_id": journal_id, "merchant_id": m, "mode": "live", "account": f"merchant:{m}:refunds",
+                 "bucket": "refunds", "kind": "adjust", "unit": "fen", "amount": -1},
             ])
             session.commit()
         raw_seconds = time.perf_counter() - started

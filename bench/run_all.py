@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,9 +28,17 @@ def main() -> None:
     rows = []
     load_before = os.getloadavg()[0]
     started = time.time()
+    failed = []
     for name in CORE if QUICK else BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
-        rows.extend(module.run())
+        try:
+            rows.extend(module.run())
+        except Exception as error:  # the others still run; the table says what failed, and so does the exit code
+            traceback.print_exc()
+            failed.append(name)
+            message = " ".join(str(error).split())[:300].replace("|", "/")
+            rows.append({"name": f"bench/{name}.py", "figure": f"FAILED: {type(error).__name__}: {message}",
+                         "baseline": "—", "ratio": "—", "target": "—"})
     minutes = (time.time() - started) / 60
     lines = [
         "# Benchmark results",
@@ -47,6 +56,8 @@ def main() -> None:
     ]
     (HERE / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    if failed:
+        sys.exit(f"benchmarks failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

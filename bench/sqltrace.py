@@ -217,6 +217,7 @@ def capture(url: str, counter: Counter, redemptions: int = 20, *, warm_up: int =
         round_trips = (relay.turns - relay_before) / redemptions
         event.remove(engine, "after_cursor_execute", _after)
         with app.app_context():
+            db.session.remove()
             db.engine.dispose()
 
     statements: list[Statement] = []

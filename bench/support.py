@@ -84,6 +84,7 @@ def seed_cards(database_url: str, count: int, principal_fen: int) -> Counter:
         token = issue_token(get_redis(), Principal(PrincipalKind.STAFF, cashier.id, merchant_id=merchant.id,
                                                    role="cashier", store_id=store.id), 3600)
         counter = Counter(store.id, token, card_nos, merchant.id)
+        db.session.remove()
         db.engine.dispose()  # no connection left open: the database may serve as a template
         return counter
 
