@@ -14,6 +14,7 @@ from server.ledger.services import (
     UnbalancedJournal,
     balances_after,
     card_balances_from_ledger,
+    card_to_merchant,
     post_journal,
     reverse_journal,
     verify_ledger,
@@ -157,3 +158,22 @@ def test_a_bucket_the_card_never_had_held_nothing_after_a_redemption(session, pr
     paid = _redeem(session, stored, (CardBucket.PRINCIPAL, 1000))
     assert balances_after(session, stored.id, paid.id) == CardBalances(principal_fen=0, bonus_fen=0, points=0,
                                                                        uses_remaining=0)
+
+
+def test_each_leg_moves_its_amount_out_of_the_card_into_the_merchants_account(session, product):
+    """A redemption's legs: 300 fen to revenue, nothing from the bonus, and 5 points earned (a leg the
+    other way round); the merchant's accounts gain exactly what the card loses."""
+    card = factories.card(session, product, principal_fen=1000, bonus_fen=100)
+    m = card.merchant_id
+    legs = [(CardBucket.PRINCIPAL, MerchantAccount.REVENUE, 300), (CardBucket.BONUS, MerchantAccount.PROMOTION, 0),
+            (CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, -5)]
+    journal = post_journal(session, merchant_id=m, kind=JournalKind.REDEEM, actor_type=ActorType.STAFF,
+                           postings=card_to_merchant(card.id, m, legs))
+    assert {e.account: e.amount for e in journal.entries} == {
+        card_account(card.id, CardBucket.PRINCIPAL): -300,
+        merchant_account(m, MerchantAccount.REVENUE): 300,
+        card_account(card.id, CardBucket.POINTS): 5,
+        merchant_account(m, MerchantAccount.POINTS_ISSUANCE): -5,
+    }  # a zero leg books no entry
+    assert (card.principal_fen, card.bonus_fen, card.points) == (700, 100, 5)
+    assert verify_ledger(session) == []
