@@ -1,6 +1,7 @@
 """The posting rules an auditor relies on: a merchant books only to its own accounts and cards, a card
 that does not exist is not found, several legs on one account add up, a reversal keeps who/where/what
-of the journal it undoes, and a card with no entries at all balances at zero."""
+of the journal it undoes, a card with no entries at all balances at zero, and the balance shown after
+each redemption is what the card held then, with nothing in the buckets it never had."""
 
 import pytest
 
@@ -11,7 +12,9 @@ from server.ledger.services import (
     CardBalances,
     Posting,
     UnbalancedJournal,
+    balances_after,
     card_balances_from_ledger,
+    card_to_merchant,
     post_journal,
     reverse_journal,
     verify_ledger,
@@ -126,4 +129,51 @@ def test_a_debit_sees_what_another_transaction_took_since_the_card_was_read(app,
     session.rollback()
     _redeem(session, card, (CardBucket.PRINCIPAL, 700))
     session.commit()
+    assert verify_ledger(session) == []
+
+
+def test_the_balance_after_a_redemption_is_what_the_card_held_then(session, product):
+    """The redemption list shows each redemption's balance after: later ones do not change it."""
+    card = factories.card(session, product, principal_fen=1000, bonus_fen=200)
+    first = _redeem(session, card, (CardBucket.PRINCIPAL, 300), (CardBucket.BONUS, 50))
+    second = _redeem(session, card, (CardBucket.PRINCIPAL, 100))
+    assert balances_after(session, card.id, first.id) == CardBalances(principal_fen=700, bonus_fen=150, points=0,
+                                                                      uses_remaining=0)
+    assert balances_after(session, card.id, second.id) == CardBalances(principal_fen=600, bonus_fen=150, points=0,
+                                                                       uses_remaining=0)
+
+
+def test_a_bucket_the_card_never_had_held_nothing_after_a_redemption(session, product):
+    """A count card with points holds no money; a stored-value card with only principal holds no bonus,
+    points or uses: those show as 0 after a redemption, not as a made-up fen or use."""
+    count = factories.card(session, factories.product(session, session.get(factories.Merchant, product.merchant_id),
+                                                      kind="count"), points=40, uses=5)
+    used = post_journal(session, merchant_id=count.merchant_id, kind=JournalKind.REDEEM, actor_type=ActorType.STAFF,
+                        postings=[Posting(card_account(count.id, CardBucket.USES), -2),
+                                  Posting(merchant_account(count.merchant_id, MerchantAccount.USES_REDEEMED), 2)])
+    assert balances_after(session, count.id, used.id) == CardBalances(principal_fen=0, bonus_fen=0, points=40,
+                                                                      uses_remaining=3)
+
+    stored = factories.card(session, product, principal_fen=1000)
+    paid = _redeem(session, stored, (CardBucket.PRINCIPAL, 1000))
+    assert balances_after(session, stored.id, paid.id) == CardBalances(principal_fen=0, bonus_fen=0, points=0,
+                                                                       uses_remaining=0)
+
+
+def test_each_leg_moves_its_amount_out_of_the_card_into_the_merchants_account(session, product):
+    """A redemption's legs: 300 fen to revenue, nothing from the bonus, and 5 points earned (a leg the
+    other way round); the merchant's accounts gain exactly what the card loses."""
+    card = factories.card(session, product, principal_fen=1000, bonus_fen=100)
+    m = card.merchant_id
+    legs = [(CardBucket.PRINCIPAL, MerchantAccount.REVENUE, 300), (CardBucket.BONUS, MerchantAccount.PROMOTION, 0),
+            (CardBucket.POINTS, MerchantAccount.POINTS_ISSUANCE, -5)]
+    journal = post_journal(session, merchant_id=m, kind=JournalKind.REDEEM, actor_type=ActorType.STAFF,
+                           postings=card_to_merchant(card.id, m, legs))
+    assert {e.account: e.amount for e in journal.entries} == {
+        card_account(card.id, CardBucket.PRINCIPAL): -300,
+        merchant_account(m, MerchantAccount.REVENUE): 300,
+        card_account(card.id, CardBucket.POINTS): 5,
+        merchant_account(m, MerchantAccount.POINTS_ISSUANCE): -5,
+    }  # a zero leg books no entry
+    assert (card.principal_fen, card.bonus_fen, card.points) == (700, 100, 5)
     assert verify_ledger(session) == []

@@ -66,3 +66,10 @@ def test_a_prefix_leaving_eight_random_digits_is_explained_and_one_digit_longer_
 @pytest.mark.parametrize("prefix", ["88A1", "８８", 88])
 def test_a_non_numeric_prefix_is_unusable(prefix):
     assert UNUSABLE in explain_card_no_rule({"prefix": prefix, "length": 16})[0]
+
+
+@pytest.mark.parametrize("length", ["16", 16.5])
+def test_a_mistyped_length_is_unusable_not_an_error(length):
+    """A length typed as text (or not a whole number) tells the merchant the rule is unusable."""
+    lines = explain_card_no_rule({"prefix": "62", "length": length})
+    assert len(lines) == 1 and UNUSABLE in lines[0]
