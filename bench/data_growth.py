@@ -47,7 +47,8 @@ FROM generate_series(1, %(journals)s) AS g
 _ENTRIES = """
 INSERT INTO ledger_entries (journal_id, merchant_id, mode, account, bucket, kind, store_id, card_id, unit,
                             amount, created_at)
-SELECT j.id, j.merchant_id, 'live', leg.account, leg.bucket, j.kind, j.store_id, leg.card_id, 'fen', leg.amount, j.created_at
+SELECT j.id, j.merchant_id, 'live', leg.account, leg.bucket, j.kind, j.store_id, leg.card_id, 'fen', leg.amount,
+       j.created_at
 FROM (
     SELECT j.*, (%(cards)s::bigint[])[1 + j.id %% %(card_count)s] AS card,
            CASE WHEN j.kind = 'top_up' THEN 100 + (j.id * 7919) %% 9900 ELSE 1 + (j.id * 7919) %% 99 END AS amount,
