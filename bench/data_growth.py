@@ -154,7 +154,10 @@ def _database_mb(url: str) -> float:
 
 
 def run() -> list[dict]:
-    results = [measure(size) for size in SIZES]
+    results = []
+    for size in SIZES:
+        results.append(measure(size))
+        print(f"data growth: {size:,} entries measured: {results[-1]}", flush=True)  # a long step's progress
     smallest = results[0]
     rows = []
     for result in results:
