@@ -42,3 +42,15 @@ def test_other_kinds_and_malformed_products_have_no_example(data):
 @pytest.mark.parametrize(("fee", "shown"), [(0, 0), (100, 100), (101, 0), (-1, 0), ("5", 0)])
 def test_only_a_valid_fee_is_shown(fee, shown):
     assert product_refund_example(stored(refund={"allowed": True, "fee_percent": fee})).fee_percent == shown
+
+
+def test_the_largest_bonus_is_chosen_even_on_a_smaller_tier():
+    example = product_refund_example(stored(top_up={"enabled": True, "tiers": [
+        {"amount_fen": 50000, "bonus_fen": 4000}, {"amount_fen": 30000, "bonus_fen": 5000}]}))
+    assert (example.paid_fen, example.bonus_fen, example.used_fen) == (30000, 5000, 18000)
+
+
+def test_three_fifths_used_rounds_down_to_the_fen():
+    """99.99 yuan paid: 59.994 yuan used is shown as 59.99, never more than three fifths."""
+    example = product_refund_example(stored(face_value_fen=9999, top_up={"enabled": False}))
+    assert (example.used_fen, example.refund) == (5999, RefundExample(4000, 4000))
