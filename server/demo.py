@@ -224,17 +224,14 @@ def go_live_after_test_run(session: Session, redis: Redis, config: Mapping[str, 
     """Publish an approved demo product as a merchant would: a passing test run first (prepaid products
     need one), then publishing under the rule."""
 
-    def go_live(product: CardProduct) -> None:
-        owner = session.scalars(select(Staff).where(Staff.merchant_id == product.merchant_id,
-                                                    Staff.role == StaffRole.OWNER).order_by(Staff.id)).first()
-        principal = Principal(PrincipalKind.STAFF, owner.id, owner.merchant_id, owner.role, owner.store_id)
+    def go_live(owner: Principal, product: CardProduct) -> None:
         use_mode(session, Mode.TEST)
         try:
-            result = run_test(session, redis, config, principal, product.id)
+            result = run_test(session, redis, config, owner, product.id)
         finally:
             use_mode(session, Mode.LIVE)
         if not result["passed"]:
             raise RuntimeError(f"demo product {product.name} failed its test run: {result['steps']}")
-        publish_product(session, principal, product.id, require_test_run=True)
+        publish_product(session, owner, product.id, require_test_run=True)
 
     return go_live

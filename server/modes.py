@@ -70,16 +70,20 @@ def mode_of(session: Session, row: dict[str, Any]) -> dict[str, Any]:
     return {"mode": session_mode(session).value, **row}
 
 
+#: The criteria of each mode, built once: a statement's cache key then needs no closure tracked per run
+#: (the redemption's locked read runs this on the hot path).
+_WALLS = {
+    Mode.LIVE: (with_loader_criteria(ModeScoped, lambda cls: cls.mode == "live", include_aliases=True),
+                with_loader_criteria(LiveSharedWithTest, lambda cls: cls.mode == "live", include_aliases=True)),
+    Mode.TEST: (with_loader_criteria(ModeScoped, lambda cls: cls.mode == "test", include_aliases=True),),
+}
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _wall_off_the_other_mode(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete) or state.execution_options.get(ALL_MODES):
         return
-    mode = session_mode(state.session).value
-    options = [with_loader_criteria(ModeScoped, lambda cls: cls.mode == mode, include_aliases=True)]
-    if mode == Mode.LIVE:
-        options.append(with_loader_criteria(LiveSharedWithTest, lambda cls: cls.mode == Mode.LIVE.value,
-                                            include_aliases=True))
-    state.statement = state.statement.options(*options)
+    state.statement = state.statement.options(*_WALLS[session_mode(state.session)])
 
 
 @event.listens_for(Session, "before_flush")

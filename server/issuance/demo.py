@@ -17,8 +17,8 @@ from server.money import yuan
 from server.products.models import CardProduct, ProductStatus
 from server.products.services import create_product
 
-#: Puts an approved demo product on sale (server/demo.py: its test run, then publishing).
-GoLive = Callable[[CardProduct], None]
+#: Puts an approved demo product on sale as its owner (server/demo.py: its test run, then publishing).
+GoLive = Callable[[Principal, CardProduct], None]
 
 CHANNEL = {"name": "小程序", "kind": ChannelKind.MINIPROGRAM, "allow_coupon_stacking": True, "cost_per_card_fen": 500}
 #: The count card's terms, in the demo café's own words (the count-card template is a hair salon's).
@@ -75,7 +75,7 @@ def _published_product(session: Session, owner: Principal, template_code: str, g
     product = create_product(session, owner, dict(overrides), template_code)
     product.status = ProductStatus.APPROVED  # demo shortcut past platform review
     session.flush()
-    go_live(product)
+    go_live(owner, product)
     return product
 
 

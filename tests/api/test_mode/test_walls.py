@@ -8,6 +8,7 @@ from server.cards.models import Card
 from server.db import db
 from server.modes import ALL_MODES
 from server.webhooks.models import WebhookDelivery, WebhookEvent
+from tests import issuance_support as support
 from tests.open_support import error_of
 from tests.webhooks.support import create_webhook
 
@@ -98,8 +99,6 @@ def test_verify_ledger_checks_each_mode(app, open_api):
 
 
 def test_a_test_cards_bind_code_is_refused_in_the_mini_program(open_api, issue_token, app):
-    from tests import issuance_support as support
-
     _, test_key = _keys(open_api)
     test_card = _test_card(open_api, test_key)
     consumer = support.consumer_headers(issue_token, support.consumer(app))
