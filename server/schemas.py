@@ -144,20 +144,31 @@ def _within_dates(value: Any) -> None:
         raise ma.ValidationError(f"日期应在 {MIN_DATE} 到 {MAX_DATE} 之间")
 
 
+#: The storage's bounds, one validator object each, so a field can be seen to carry one already.
+_INT64 = ma.validate.Range(min=INT64_MIN, max=INT64_MAX)
+_INT32 = ma.validate.Range(min=INT32_MIN, max=INT32_MAX)
+
+
 def _int_range(name: str) -> ma.validate.Range:
-    if name == "id" or name.endswith("_id") or name.endswith("_ids"):
-        return ma.validate.Range(min=INT64_MIN, max=INT64_MAX)
-    return ma.validate.Range(min=INT32_MIN, max=INT32_MAX)
+    return _INT64 if name == "id" or name.endswith("_id") or name.endswith("_ids") else _INT32
+
+
+def _add_validator(field: ma.fields.Field, validator: Any) -> None:
+    """Add ``validator`` once. A schema instance's fields are shallow copies of the class's (marshmallow
+    copies fields, not their lists, and nests share their inner fields): appending to the list would
+    grow the class's list by one on every instance — every request — so a new list is assigned."""
+    if validator not in field.validators:
+        field.validators = [*field.validators, validator]
 
 
 def bounded(name: str, field: ma.fields.Field) -> None:
     """Add to ``field`` (and the fields inside a list, tuple or dict) the bounds of the storage."""
     if isinstance(field, ma.fields.Integer):
-        field.validators.append(_int_range(name))
+        _add_validator(field, _int_range(name))
     elif isinstance(field, ma.fields.String):
-        field.validators.append(_no_unstorable_text)
+        _add_validator(field, _no_unstorable_text)
     elif isinstance(field, ma.fields.Date | ma.fields.DateTime):
-        field.validators.append(_within_dates)
+        _add_validator(field, _within_dates)
     elif isinstance(field, ma.fields.List):
         bounded(name, field.inner)
     elif isinstance(field, ma.fields.Tuple):
