@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import INSTANCE_DIR, load_config
 from server.db import db as database
+from server.db import ping_when_idle
 from server.extensions import migrate, redis_connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _import_models()
     database.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            ping_when_idle(database.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, database, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     redis_connection.init_app(app)
     from server.jobs.queue import init_jobs

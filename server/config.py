@@ -102,6 +102,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         #: psycopg prepares a statement the fifth time a connection runs it; off ("0") behind a pooler
         #: that cannot keep prepared statements, such as PgBouncer before 1.21 in transaction mode.
         "DATABASE_PREPARED_STATEMENTS": _flag(env.get("DATABASE_PREPARED_STATEMENTS", "1")),
+        #: A pooled PostgreSQL connection idle this long is pinged before use (server/db.py ping_when_idle).
+        "DATABASE_PING_AFTER_IDLE_SECONDS": float(env.get("DATABASE_PING_AFTER_IDLE_SECONDS") or 1),
     }
     config.update(overrides or {})
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config.get("DATABASE_URL"))
@@ -154,7 +156,7 @@ def _engine_options(uri: str, production: bool = False, prepared: bool = True) -
     connect_args: dict[str, Any] = {"connect_timeout": 3}
     if not prepared:
         connect_args["prepare_threshold"] = None
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 5,
+    return {"pool_size": 10, "max_overflow": 20, "pool_timeout": 5,
             "connect_args": connect_args, **hidden}
 
 

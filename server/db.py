@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
 
 #: Deterministic constraint names, so Alembic can alter and drop them on every backend.
@@ -59,6 +62,33 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 IntPK = Annotated[int, mapped_column(BigId, primary_key=True)]
+
+
+#: ConnectionRecord.info key: when the connection went back into the pool (time.monotonic()).
+_IDLE_SINCE = "kabao_idle_since"
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only if it sat idle ``idle_seconds`` or longer.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip on every request. A connection
+    used a moment ago is as good as its last answer; one that idled may have been dropped (a restart, a
+    firewall's timeout) and is replaced before the request sees it. A connection that breaks while in
+    steady use fails its statement instead (503), and SQLAlchemy then renews the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # just connected, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the pooled connection was dropped while idle") from error  # pool reconnects
 
 
 def utcnow() -> datetime:

@@ -245,7 +245,8 @@ def _send_with_the_commit(connection: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _drop_the_queue(connection: Connection) -> None:
-    connection.info.pop(_QUEUE, None)
+    if not connection.invalidated:  # a lost connection took its queue with it (and has no info to ask)
+        connection.info.pop(_QUEUE, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
