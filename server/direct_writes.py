@@ -15,6 +15,11 @@ A deferred insert needs its primary key given (``reserve_ids`` hands out ids in 
 makes anyway) and gets no RETURNING: the object holds what was written, column defaults applied.
 A rollback drops the queue; inside a savepoint nothing is deferred.
 
+And one read, ``read_row``: the hottest SELECT (the redemption's locked read) run on the driver and its
+row turned into ORM objects as if loaded — ORM execution costs five times the statement there — sent in
+the same round trip as the deferred writes before it. Being outside the ORM, the statement is not
+mode-walled for it: it names the mode itself (server/modes.py).
+
 Because the session did not track these writes, it cannot undo them in memory when a savepoint
 rolls back: at a savepoint's end the objects updated since are expired, so they are read again.
 """
@@ -26,12 +31,12 @@ from contextlib import nullcontext
 from typing import Any, ClassVar, TypeVar
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import BigInteger, Insert, Table, Update, bindparam, event, insert, update
+from sqlalchemy import BigInteger, Insert, Select, Table, Update, bindparam, event, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -192,18 +197,22 @@ def _driver_params(compiled: Any, row: Mapping[str, Any], positional: bool) -> A
     return tuple(params[name] for name in compiled.positiontup) if positional else params
 
 
-def _send(connection: Connection, *, commit: bool) -> None:
-    """The queue in one pipeline (psycopg), and the COMMIT with it when ``commit``."""
-    queued = connection.info.pop(_QUEUE, None)
-    if not queued:
-        return
+def _send(connection: Connection, *, commit: bool, read: tuple[Select, Mapping[str, Any]] | None = None) -> Any:
+    """The queue in one pipeline (psycopg), and the COMMIT with it when ``commit``, or the ``read``
+    (statement, parameters) behind it, whose first row is returned."""
+    queued = connection.info.pop(_QUEUE, None) or []
+    if not queued and read is None:
+        return None
     driver = connection.connection.driver_connection
     pipelined = hasattr(driver, "pipeline")
     batches = []
     for stmt, rows in queued:
         sql, compiled = _compiled(stmt, connection, rows[0])
         batches.append((sql, [_driver_params(compiled, row, connection.dialect.positional) for row in rows]))
-    sql = None
+    if read is not None:
+        read_sql, compiled = _compiled(read[0], connection, read[1])
+        read_params = _driver_params(compiled, read[1], connection.dialect.positional)
+    sql = reader = None
     # psycopg sends its own BEGIN and waits for it before the first statement of a transaction, even in a
     # pipeline: when the queue opens the transaction, its BEGIN goes into the pipeline instead.
     begin = pipelined and not driver.autocommit and driver.info.transaction_status == TransactionStatus.IDLE
@@ -216,19 +225,92 @@ def _send(connection: Connection, *, commit: bool) -> None:
                 driver._autocommit = False  # the transaction is open: psycopg refuses to flip it here itself
             for sql, params in batches:
                 cursor.executemany(sql, params)
+            if read is not None:
+                sql, reader = read_sql, driver.cursor()
+                reader.execute(read_sql, read_params)
             if commit and pipelined:
                 sql = "COMMIT"  # behind the writes: the pipeline's one sync sends them all at once
                 cursor.execute(sql)
+        row = reader.fetchone() if reader is not None else None
     except connection.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(sql, None, error, connection.dialect.loaded_dbapi.Error) from error
+        invalidated = connection.dialect.is_disconnect(error, driver, None)
+        if invalidated:
+            connection.invalidate(error)  # as SQLAlchemy does for its own statements: the pool reconnects
+        raise DBAPIError.instance(sql, None, error, connection.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalidated) from error
     finally:
-        if begin:
+        if begin and not driver.closed:
             driver._autocommit = False
     # Tools that watch the statements (echo, bench/sqltrace.py) see these too, one pipeline numbered
     # by PIPELINES_SENT; they carry no execution context.
     connection.info[PIPELINES_SENT] = connection.info.get(PIPELINES_SENT, 0) + 1
     for sql, params in batches:
         connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, True)
+    if reader is not None:
+        connection.dispatch.after_cursor_execute(connection, reader, read_sql, read_params, None, False)
+    return row
+
+
+class RowShape:
+    """The columns of a SELECT that ``read_row`` turns back into ORM objects: for each mapped class among
+    ``items`` its mapped columns, for anything else the expression itself, in ``items``' order."""
+
+    def __init__(self, *items: Any) -> None:
+        self.columns: list[Any] = []
+        #: (mapper or None for a plain value, first column's position, its attribute keys, primary-key keys)
+        self._parts: list[tuple[Mapper | None, int, list[str], list[str]]] = []
+        for item in items:
+            mapper = sa_inspect(item, raiseerr=False) if isinstance(item, type) else None
+            if isinstance(mapper, Mapper):
+                props = list(mapper.column_attrs)
+                identity = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+                self._parts.append((mapper, len(self.columns), [prop.key for prop in props], identity))
+                self.columns.extend(prop.columns[0] for prop in props)
+            else:
+                self._parts.append((None, len(self.columns), [], []))
+                self.columns.append(item)
+        self._processors: dict[str, list[Any]] = {}
+
+    def select(self) -> Select:
+        """``SELECT`` these columns: add joins and criteria (bind parameters), and keep the statement."""
+        return select(*self.columns)
+
+    def values(self, session: Session, row: Sequence[Any], dialect: Any) -> tuple[Any, ...]:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None) for column in self.columns]
+        row = [value if process is None else process(value) for process, value in zip(processors, row, strict=True)]
+        return tuple(
+            _loaded(session, mapper, dict(zip(keys, row[start:start + len(keys)], strict=True)), identity)
+            if mapper is not None else row[start]
+            for mapper, start, keys, identity in self._parts)
+
+
+def _loaded(session: Session, mapper: Mapper, values: dict[str, Any], identity_keys: list[str]) -> Any:
+    """The session's object for this row, its attributes set as committed (``populate_existing``)."""
+    identity = [values[key] for key in identity_keys]
+    if None in identity:
+        return None  # an outer join that found nothing
+    obj = session.identity_map.get(mapper.identity_key_from_primary_key(identity))
+    fresh = obj is None
+    if fresh:
+        obj = mapper.class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    if fresh:
+        make_transient_to_detached(obj)
+        session.add(obj)
+    return obj
+
+
+def read_row(session: Session, shape: RowShape, stmt: Select, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Run ``stmt`` (from ``shape.select()``) with ``params`` on the driver, in one round trip with the
+    deferred writes, and return its first row as ``shape`` says, or None."""
+    session.flush()
+    connection = session.connection()
+    row = _send(connection, commit=False, read=(stmt, params))
+    return None if row is None else shape.values(session, row, connection.dialect)
 
 
 @event.listens_for(Engine, "before_execute")

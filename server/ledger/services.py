@@ -12,13 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Select, bindparam, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from server.cards.models import Card
 from server.db import utcnow
-from server.direct_writes import insert_row, queue_write, update_committed
+from server.direct_writes import RowShape, insert_row, queue_write, read_row, update_committed
 from server.errors import InsufficientBalance, InsufficientPoints, InsufficientUses, NotFound
 from server.ledger.accounts import (
     BUCKET_COLUMN,
@@ -31,6 +30,7 @@ from server.ledger.accounts import (
     parse_account,
 )
 from server.ledger.models import ActorType, Journal, JournalKind, LedgerEntry, Unit
+from server.modes import session_mode
 
 _SHORTFALL_ERRORS = {Unit.FEN: InsufficientBalance, Unit.POINTS: InsufficientPoints, Unit.USES: InsufficientUses}
 
@@ -91,7 +91,7 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     wanted = sorted(set(card_ids))
     if not wanted:
         return {}
-    stmt = card_lock_select().where(Card.id.in_(wanted)).order_by(Card.id)
+    stmt = select(Card).where(Card.id.in_(wanted)).order_by(Card.id).with_for_update(of=Card)
     locked = {card.id: card for card in session.scalars(stmt, execution_options={"populate_existing": True})}
     missing = set(wanted) - locked.keys()
     if missing:
@@ -99,20 +99,22 @@ def lock_cards(session: Session, card_ids: Iterable[int]) -> dict[int, Card]:
     return locked
 
 
-def card_lock_select(*also: Any) -> Select:
-    """``SELECT card, *also … FOR UPDATE OF card``: the statement ``lock_card_row`` runs. Callers add
-    their joins and criteria (as bind parameters) and keep it: building a statement costs more than
-    running it."""
-    return select(Card, *also).with_for_update(of=Card)
+def card_lock_row(*also: Any) -> tuple[RowShape, Select]:
+    """The shape and the statement ``lock_card_row`` runs: ``SELECT card, *also … FOR UPDATE OF card``
+    in the session's mode. Callers add their joins and criteria (as bind parameters) and keep both:
+    building a statement costs more than running it."""
+    shape = RowShape(Card, *also)
+    return shape, shape.select().select_from(Card).where(Card.mode == bindparam("mode")).with_for_update(of=Card)
 
 
-def lock_card_row(session: Session, stmt: Select, params: Mapping[str, Any]) -> Row | None:
-    """Run ``stmt`` (from ``card_lock_select``) with ``params``, locking the one card it finds.
+def lock_card_row(session: Session, shape: RowShape, stmt: Select, params: Mapping[str, Any]) -> tuple | None:
+    """Run ``stmt`` (from ``card_lock_row``) with ``params``, locking the one card it finds.
 
     For the redemption path, where the presented code names one card: looking it up, locking it and
-    reading what its rules need are one statement, not several.
+    reading what its rules need are one statement, not several — run on the driver (``read_row``),
+    in the round trip of the writes deferred before it.
     """
-    return session.execute(stmt, params, execution_options={"populate_existing": True}).first()
+    return read_row(session, shape, stmt, {**params, "mode": session_mode(session).value})
 
 
 def post_journal(

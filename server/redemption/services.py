@@ -47,7 +47,7 @@ from server.ledger.models import ActorType, Journal, JournalKind
 from server.ledger.services import (
     Posting,
     balances_after,
-    card_lock_select,
+    card_lock_row,
     card_to_merchant,
     lock_card_row,
     post_journal,
@@ -89,11 +89,13 @@ def _presented(base: Select) -> Select:
 
 #: Everything a redemption reads, in one statement: the card a code names, locked, with its product
 #: and its batch's regions; the store (of the card's merchant) and that merchant; whether the merchant
-#: has webhook endpoints at all; and the ids its journal and redemption rows will take.
+#: has webhook endpoints at all; and the ids its journal and redemption rows will take. (The card is
+#: read in the session's mode; its batch is its own, of either mode.)
+_REDEMPTION_ROW, _REDEMPTION_LOCK = card_lock_row(
+    CardProduct, Batch.region_codes, Store, Merchant, endpoints_exist(Card.merchant_id).label("has_endpoints"),
+    *reserve_ids(Journal.__table__, Redemption.__table__))
 _REDEMPTION_READ = (
-    _presented(card_lock_select(CardProduct, Batch.region_codes, Store, Merchant,
-                                endpoints_exist(Card.merchant_id).label("has_endpoints"),
-                                *reserve_ids(Journal.__table__, Redemption.__table__)))
+    _presented(_REDEMPTION_LOCK)
     .join(Store, and_(Store.id == bindparam("store_id"), Store.merchant_id == Card.merchant_id))
     .join(Merchant, Merchant.id == Store.merchant_id)
 )
@@ -177,15 +179,15 @@ def _lock_for_redemption(session: Session, redis: Redis, config: Mapping[str, An
     params = {"merchant_id": actor.merchant_id, "store_id": request.store_id}
     resolved = None
     if request.card_no is not None:
-        row = lock_card_row(session, _CARD_BY_NUMBER, {**params, "card_no": request.card_no})
+        row = lock_card_row(session, _REDEMPTION_ROW, _CARD_BY_NUMBER, {**params, "card_no": request.card_no})
     else:
         CODE_FAILURES.check(redis, str(actor.id))
         resolved = resolve_code(redis, request.code)
         card_no, _, secret = request.code.partition(":")  # CARDNO:SECRET — the printed credentials
         if resolved is not None:
-            row = lock_card_row(session, _CARD_BY_ID, {**params, "card_id": resolved.card_id})
+            row = lock_card_row(session, _REDEMPTION_ROW, _CARD_BY_ID, {**params, "card_id": resolved.card_id})
         elif secret:
-            row = lock_card_row(session, _CARD_BY_NUMBER, {**params, "card_no": card_no.strip()})
+            row = lock_card_row(session, _REDEMPTION_ROW, _CARD_BY_NUMBER, {**params, "card_no": card_no.strip()})
         else:
             row = None
     if row is None:

@@ -1,11 +1,14 @@
-"""insert_row: an append-only row written with one INSERT and attached as if it had been loaded."""
+"""insert_row: an append-only row written with one INSERT and attached as if it had been loaded; read_row: a
+SELECT run on the driver, its row handed back as loaded objects."""
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 
 from server.audit.models import AuditEntry
-from server.direct_writes import insert_row
+from server.cards.models import Card
+from server.direct_writes import RowShape, insert_row, read_row, update_committed
 from server.ledger.models import Journal
 from server.merchants.models import Store
+from server.products.models import CardProduct
 from tests import factories
 
 
@@ -64,4 +67,45 @@ def test_inside_a_savepoint_nothing_is_deferred(session):
                                        merchant_id=merchant.id), defer=True)
         savepoint.rollback()
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "test.nested")) is None
+    session.rollback()
+
+
+_CARD_AND_STORE = RowShape(Card, CardProduct, Store, Card.card_no)
+_READ = (_CARD_AND_STORE.select().select_from(Card)
+         .join(CardProduct, CardProduct.id == Card.product_id)
+         .outerjoin(Store, Store.id == bindparam("store_id"))
+         .where(Card.id == bindparam("card_id")))
+
+
+def test_read_row_hands_back_objects_as_if_loaded(session):
+    merchant = factories.merchant(session)
+    product = factories.product(session, merchant, kind="stored_value")
+    card = factories.card(session, product, principal_fen=500)
+    session.commit()
+    card_id, product_id, card_no, expires_at = card.id, product.id, card.card_no, card.created_at
+    session.expunge_all()
+
+    read_card, read_product, no_store, number = read_row(session, _CARD_AND_STORE, _READ,
+                                                         {"card_id": card_id, "store_id": -1})
+    assert (read_card.id, read_card.principal_fen, read_product.id, number) == (card_id, 500, product_id, card_no)
+    assert no_store is None  # an outer join that found nothing
+    assert read_card.created_at == expires_at and read_card.created_at.tzinfo is not None  # types processed
+    assert inspect(read_card).persistent and session.get(Card, card_id) is read_card
+    assert session.get(CardProduct, product_id) is read_product  # one object per row, as the ORM keeps it
+
+    read_card.principal_fen = 400  # a later change is tracked and flushed like any loaded object's
+    session.flush()
+    session.rollback()
+    assert read_card.principal_fen == 500
+
+
+def test_read_row_refreshes_the_sessions_object_and_sees_the_deferred_writes_before_it(session):
+    merchant = factories.merchant(session)
+    product = factories.product(session, merchant, kind="stored_value")
+    card = factories.card(session, product, principal_fen=500)
+    session.commit()
+    update_committed(session, card, {"principal_fen": 300}, defer=True)
+    card.__dict__["principal_fen"] = 999  # what a stale copy in the session would hold
+    read_card, *_ = read_row(session, _CARD_AND_STORE, _READ, {"card_id": card.id, "store_id": -1})
+    assert read_card is card and card.principal_fen == 300  # the queued UPDATE went first, in its round trip
     session.rollback()
