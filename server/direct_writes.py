@@ -293,14 +293,14 @@ def _loaded(session: Session, mapper: Mapper, values: dict[str, Any], identity_k
     if None in identity:
         return None  # an outer join that found nothing
     obj = session.identity_map.get(mapper.identity_key_from_primary_key(identity))
-    fresh = obj is None
-    if fresh:
-        obj = mapper.class_manager.new_instance()
-    for key, value in values.items():
-        set_committed_value(obj, key, value)
-    if fresh:
-        make_transient_to_detached(obj)
-        session.add(obj)
+    if obj is not None:
+        for key, value in values.items():
+            set_committed_value(obj, key, value)
+        return obj
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)  # as the ORM's loader fills a new object; the next line marks it committed
+    make_transient_to_detached(obj)
+    session.add(obj)
     return obj
 
 
