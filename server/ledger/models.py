@@ -56,7 +56,8 @@ class Journal(ModeScoped, CreatedAt, db.Model):
     )
 
     id: Mapped[IntPK]
-    merchant_id: Mapped[int] = merchant_fk()
+    #: The tenant; no index of its own: the composite indexes above lead with it.
+    merchant_id: Mapped[int] = merchant_fk(index=False)
     #: issue, top_up, redeem, reverse, refund, expire, adjust or replace.
     kind: Mapped[str] = mapped_column(String(20))
     #: consumer, staff or system.
@@ -97,7 +98,8 @@ class LedgerEntry(ModeScoped, CreatedAt, db.Model):
 
     id: Mapped[IntPK]
     journal_id: Mapped[int] = mapped_column(BigId, ForeignKey("journals.id"), index=True)
-    merchant_id: Mapped[int] = merchant_fk()
+    #: The tenant; no index of its own: the composite indexes above lead with it.
+    merchant_id: Mapped[int] = merchant_fk(index=False)
     #: Account name, e.g. card:42:principal or merchant:7:revenue.
     account: Mapped[str] = mapped_column(String(80))
     #: The account's last segment (principal, bonus, points, uses, revenue, …), for aggregate reports.
