@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install browser-deps run test test-sqlite test-postgres test-miniprogram fuzz lint bench bench-deps bench-quick \
+.PHONY: install browser-deps pgbouncer-deps run test test-sqlite test-postgres test-pgbouncer test-miniprogram fuzz lint \
+	bench bench-deps bench-quick \
 	bench-10m profile mutation clean
 
 install: $(STAMP)
@@ -23,6 +24,11 @@ browser-deps:
 	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei)
 
+# Debian's PgBouncer (1.18), which the PostgreSQL concurrency tests and the bench start on ports of their own.
+pgbouncer-deps:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
+		(apt-get update -qq && apt-get install -y -qq pgbouncer)
+
 # Embedded default: SQLite under instance/, in-process Redis stand-in, built-in WeChat simulator.
 # The demo logins are the last lines printed: a helper waits for the server to answer, then prints them.
 run: install
@@ -36,7 +42,7 @@ test: install browser-deps lint
 	@if [ "$$CI" = "true" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
 		echo "CI=true: TEST_DATABASE_URL and TEST_REDIS_URL are required (PostgreSQL and Redis)" >&2; exit 1; fi
 	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres test-pgbouncer; \
 	else echo "note: TEST_DATABASE_URL unset — PostgreSQL concurrency tests not run (see .ci/run)"; fi
 	$(MAKE) --no-print-directory test-miniprogram
 
@@ -51,6 +57,14 @@ test-miniprogram: install
 test-postgres: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The PostgreSQL concurrency tests again, through PgBouncer in transaction pooling mode (tests/conftest.py
+# starts it in front of TEST_DATABASE_URL's server): many app servers, one database.
+CONCURRENCY_TESTS := tests/integration/issuance/test_concurrency.py tests/integration/ledger/test_concurrency.py \
+	tests/integration/open/test_concurrency.py tests/integration/redemption/test_concurrent_redeem.py \
+	tests/integration/rewards/test_concurrent_exchange.py tests/api/test_idempotency.py
+test-pgbouncer: install pgbouncer-deps
+	TEST_PGBOUNCER=1 $(BIN)/python -m pytest $(CONCURRENCY_TESTS) $(PYTEST_ARGS)
+
 # More fuzzing than the suite's bounded run (PostgreSQL, as test-postgres): FUZZ_EXAMPLES per operation.
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz -s $(PYTEST_ARGS)
@@ -62,9 +76,9 @@ lint: install
 
 # Benchmarks (bench/README.md): PostgreSQL and Redis of the machine, wrk, pgbench and Debian's PgBouncer
 # (started by the bench itself on a port of its own). bench/RESULTS.md is written by `make bench`.
-bench-deps:
-	@command -v wrk >/dev/null && command -v pgbench >/dev/null && command -v pgbouncer >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq wrk pgbouncer postgresql-client)
+bench-deps: pgbouncer-deps
+	@command -v wrk >/dev/null && command -v pgbench >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk postgresql-client)
 
 bench: install bench-deps
 	$(BIN)/python bench/run_all.py

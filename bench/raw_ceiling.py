@@ -68,11 +68,12 @@ def replay_once(conn: psycopg.Connection, trace: Trace, card_no: str) -> None:
                     statement = trace.statements[index]
                     params = [{name: _value(b, rows, card_no, key, card_id) for name, b in binding.items()}
                               for binding in statement.bindings]
-                    if statement.many or pipelined:
+                    if statement.many:
                         cursor.executemany(statement.sql, params)
                         continue
                     cursor.execute(statement.sql, params[0])
-                    if cursor.description:
+                    # A pipeline's one single statement is its read, behind the writes: fetching syncs it.
+                    if pipelined or cursor.description:
                         values = cursor.fetchone()
                         if values is not None:
                             for column, value in zip((d.name for d in cursor.description), values, strict=True):

@@ -285,16 +285,17 @@ class CpuMeter:
 
 
 @contextmanager
-def pgbouncer(pool_size: int = 20):
-    """Debian's PgBouncer in transaction pooling mode on a free port, in front of the local server;
-    yields (port, pid). Started here so the bench needs nothing configured on the machine."""
+def pgbouncer(pool_size: int = 20, server_url: str = ADMIN_URL):
+    """Debian's PgBouncer in transaction pooling mode on a free port, in front of ``server_url``'s
+    server; yields (port, pid). Started here so the bench (and the suite's concurrency tests run
+    through it, tests/conftest.py) need nothing configured on the machine."""
     import shutil
 
     binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not Path(binary).exists():
-        subprocess.run(["apt-get", "install", "-y", "-qq", "pgbouncer"], check=True, capture_output=True)
+        raise RuntimeError("PgBouncer is not installed: make bench-deps (or make test, which installs it)")
     port = _free_port()
-    host, server_port = re.search(r"@([^:/]+):(\d+)", ADMIN_URL).groups()
+    host, server_port = re.search(r"@([^:/]+):(\d+)", server_url).groups()
     workdir = Path(tempfile.mkdtemp(prefix="kabao-pgbouncer-"))
     workdir.chmod(0o777)
     (workdir / "users.txt").write_text('"postgres" ""\n')

@@ -1,6 +1,8 @@
 """Shared fixtures. The suite runs on SQLite + an in-process Redis by default, and on
 PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set (the Makefile runs both, and
 with CI=true refuses to run without them). A configured service that is down fails the run.
+TEST_PGBOUNCER=1 reaches that PostgreSQL through PgBouncer in transaction pooling mode, started here
+(``make test-pgbouncer`` runs the concurrency tests so: many app servers sharing one database).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from server.jobs.queue import wait_for_jobs
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+TEST_PGBOUNCER = os.environ.get("TEST_PGBOUNCER") == "1"
 ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith(("postgres://", "postgresql")))
 
 
@@ -46,8 +49,18 @@ def _base_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return _base_config(tmp_path_factory)
+def app_config(tmp_path_factory: pytest.TempPathFactory):
+    config = _base_config(tmp_path_factory)
+    if not TEST_PGBOUNCER:
+        yield config
+        return
+    if not ON_POSTGRES:
+        pytest.fail("TEST_PGBOUNCER=1 needs TEST_DATABASE_URL (PostgreSQL)")
+    from bench.support import pgbouncer, via_port
+
+    # PgBouncer 1.18 cannot keep prepared statements in transaction mode: the app turns them off.
+    with pgbouncer(server_url=TEST_DATABASE_URL) as (port, _):
+        yield {**config, "DATABASE_URL": via_port(TEST_DATABASE_URL, port), "DATABASE_PREPARED_STATEMENTS": False}
 
 
 @pytest.fixture(scope="session")
