@@ -69,46 +69,56 @@ def insert_row(session: Session, obj: _T, *, defer: bool = False) -> _T:
     if isinstance(obj, ModeScoped | LiveSharedWithTest) and obj.mode is None:
         obj.mode = session_mode(session).value
     mapper = sa_inspect(obj).mapper
-    table = mapper.local_table
+    table, columns, key = _layout(mapper)
     given = obj.__dict__
-    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    key = table.primary_key.columns[0].key
+    values = {column: given[attribute] for attribute, column in columns if attribute in given}
     if values.get(key) is None:  # id=None (none reserved) is the database's to choose, not a NULL
         values.pop(key, None)
     if defer:
         row = {**_python_defaults(table, values), **values}
-        queue_write(session, _INSERTS.setdefault(table, insert(table)), [row])
+        _enqueue(session, _INSERTS.setdefault(table, insert(table)), [row])
         if key not in row:
             return obj  # its id is the database's to choose: the object stays detached from the session
-        for prop in mapper.column_attrs:
-            set_committed_value(obj, prop.key, row.get(prop.columns[0].key))
+        # As the ORM's loader fills an object; make_transient_to_detached then marks it all committed.
+        given.update({attribute: row.get(column) for attribute, column in columns})
     else:
         stmt = _RETURNING_INSERTS.get(table)
         if stmt is None:
             stmt = _RETURNING_INSERTS[table] = insert(table).returning(*table.c)
         returned = session.execute(stmt, values).one()._mapping
-        for prop in mapper.column_attrs:
-            set_committed_value(obj, prop.key, returned[prop.columns[0]])
+        for attribute, column in columns:
+            set_committed_value(obj, attribute, returned[column])
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
 
 
 _RETURNING_INSERTS: dict[Table, Insert] = {}
+#: mapper → (its table, (attribute key, column key) pairs, primary-key column key), read once.
+_LAYOUTS: dict[Mapper, tuple[Table, list[tuple[str, str]], str]] = {}
+#: table → its client-side column defaults (column key, default), read once.
+_DEFAULTS: dict[Table, list[tuple[str, Any]]] = {}
+
+
+def _layout(mapper: Mapper) -> tuple[Table, list[tuple[str, str]], str]:
+    found = _LAYOUTS.get(mapper)
+    if found is None:
+        table = mapper.local_table
+        found = _LAYOUTS[mapper] = (table, [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs],
+                                    table.primary_key.columns[0].key)
+    return found
 
 
 def _python_defaults(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
     """The client-side column defaults a deferred INSERT would have had SQLAlchemy fill in."""
-    values = {}
-    for column in table.c:
-        default = column.default
-        if column.key in given or default is None or column.primary_key:
-            continue
-        if default.is_scalar:
-            values[column.key] = default.arg
-        elif default.is_callable:
-            values[column.key] = default.arg(None)  # SQLAlchemy wraps plain functions to take a context
-    return values
+    defaults = _DEFAULTS.get(table)
+    if defaults is None:
+        defaults = _DEFAULTS[table] = [(column.key, column.default) for column in table.c
+                                       if column.default is not None and not column.primary_key
+                                       and (column.default.is_scalar or column.default.is_callable)]
+    # SQLAlchemy wraps a plain default function to take an execution context.
+    return {key: default.arg if default.is_scalar else default.arg(None)
+            for key, default in defaults if key not in given}
 
 
 def update_committed(session: Session, obj: Any, values: Mapping[str, Any], *, defer: bool = False) -> None:
@@ -169,6 +179,10 @@ def queue_write(session: Session, stmt: Insert | Update, rows: Sequence[Mapping[
     column defaults here, as SQLAlchemy would have filled them in."""
     if isinstance(stmt, Insert):
         rows = [{**_python_defaults(stmt.table, row), **row} for row in rows]
+    _enqueue(session, stmt, rows)
+
+
+def _enqueue(session: Session, stmt: Insert | Update, rows: Sequence[Mapping[str, Any]]) -> None:
     connection = session.connection()
     if connection.in_nested_transaction():
         connection.execute(stmt, list(rows))

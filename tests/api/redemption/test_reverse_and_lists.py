@@ -6,6 +6,7 @@ import pytest
 
 from server.db import db, utcnow
 from server.ledger.services import verify_ledger
+from server.timeutil import shanghai_today
 
 
 def _reverse(client, counter, redemption_id, role="manager", key="rev-1", **overrides):
@@ -104,7 +105,7 @@ def test_redemption_list_filters_and_store_binding(client, counter):
     assert [r["store_id"] for r in by_store] == [counter.shop.other_store_id]
     cashier = client.get("/api/v1/merchant/redemptions", headers=counter.shop.headers("cashier")).get_json()
     assert [r["store_id"] for r in cashier["items"]] == [counter.shop.store_id]
-    today = utcnow().date().isoformat()
+    today = shanghai_today().isoformat()  # the API counts days in Shanghai time, not UTC
     paged = client.get(f"/api/v1/merchant/redemptions?limit=1&status=completed&from=2000-01-01&to={today}",
                        headers=counter.shop.headers("owner")).get_json()
     assert len(paged["items"]) == 1 and paged["next_cursor"]
