@@ -28,7 +28,8 @@ def run() -> list[dict]:
 
     with fresh_database() as url:
         # Redis only answers the generation throttle here; an in-process one keeps runs independent.
-        app = create_app({"DATABASE_URL": url, "REDIS_CLIENT": fakeredis.FakeRedis(), "APP_ENV": "bench"})
+        app = create_app({"DATABASE_URL": url, "REDIS_CLIENT": fakeredis.FakeRedis(), "APP_ENV": "bench",
+                          "JOBS_SCHEDULE": False})
         with app.app_context():
             from tests import factories
 

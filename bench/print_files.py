@@ -102,7 +102,8 @@ def run() -> list[dict]:
     from tests import issuance_support as support
 
     with fresh_database() as url:
-        app = create_app({"DATABASE_URL": url, "REDIS_CLIENT": fakeredis.FakeRedis(), "APP_ENV": "bench"})
+        app = create_app({"DATABASE_URL": url, "REDIS_CLIENT": fakeredis.FakeRedis(), "APP_ENV": "bench",
+                          "JOBS_SCHEDULE": False})
         with app.app_context():
             merchant = factories.merchant(db.session)
             owner = factories.staff(db.session, merchant, "owner")

@@ -186,7 +186,7 @@ def capture(url: str, counter: Counter, redemptions: int = 20, *, warm_up: int =
 
     with RoundTripRelay() as relay:
         relayed = url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
-        app = create_app({"DATABASE_URL": relayed, "REDIS_URL": REDIS_URL, "APP_ENV": "bench",
+        app = create_app({"DATABASE_URL": relayed, "REDIS_URL": REDIS_URL, "APP_ENV": "bench", "JOBS_SCHEDULE": False,
                           "NOTIFICATIONS_AFTER_COMMIT": False, **(overrides or {})})
         client = app.test_client()
         log: list[tuple[str, Any, bool, dict[str, str], int | None]] = []

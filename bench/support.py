@@ -69,7 +69,7 @@ def seed_cards(database_url: str, count: int, principal_fen: int) -> Counter:
     from server.extensions import get_redis
     from tests import factories
 
-    app = create_app({"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL})
+    app = create_app({"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "JOBS_SCHEDULE": False})
     with app.app_context():
         merchant = factories.merchant(db.session)
         store = factories.store(db.session, merchant)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -177,7 +177,10 @@ def _card_sales_by_channel(session: Session, merchant_id: int, since: datetime, 
         .join(Journal, Journal.id == LedgerEntry.journal_id)
         .join(Card, (Journal.ref_type == "card") & (Card.id == Journal.ref_id))
         .outerjoin(Batch, Batch.id == Card.batch_id)
-        .where(LedgerEntry.merchant_id == merchant_id, LedgerEntry.kind == JournalKind.ISSUE,
+        # The kind written into the SQL, not bound: the partial index of issue entries then serves
+        # every plan, a prepared statement's generic one included.
+        .where(LedgerEntry.merchant_id == merchant_id,
+               LedgerEntry.kind == bindparam("issue", JournalKind.ISSUE.value, literal_execute=True),
                LedgerEntry.bucket.in_(_CLEARING), LedgerEntry.created_at >= since, LedgerEntry.created_at < until)
         .group_by(Batch.channel_id)
     )
