@@ -43,28 +43,43 @@ class Client:
 
     async def request(self, body: bytes, headers: dict[str, str]) -> int:
         async with self.available:
-            if self.idle:
-                reader, writer = self.idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-                self.open += 1
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
-                         f"{head}\r\n".encode() + body)
-            status_line = await reader.readline()
-            length, keep = 0, True
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "connection" and value.strip().lower() == "close":
-                    keep = False
-            await reader.readexactly(length)
-            if keep:
-                self.idle.append((reader, writer))
-            else:
-                writer.close()
-            return int(status_line.split()[1])
+            while True:
+                reused = bool(self.idle)
+                if reused:
+                    reader, writer = self.idle.pop()
+                else:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                    self.open += 1
+                try:
+                    return await self._exchange(reader, writer, body, headers)
+                except (OSError, asyncio.IncompleteReadError):
+                    writer.close()
+                    if not reused:
+                        raise
+                    # A kept-alive connection the server closed meanwhile (gunicorn's keep-alive is 2 s):
+                    # sent again on another, as HTTP clients do; the Idempotency-Key makes that safe.
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes,
+                        headers: dict[str, str]) -> int:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+                     f"{head}\r\n".encode() + body)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("closed by the server")
+        length, keep = 0, True
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                keep = False
+        await reader.readexactly(length)
+        if keep:
+            self.idle.append((reader, writer))
+        else:
+            writer.close()
+        return int(status_line.split()[1])
 
 
 async def run(args: argparse.Namespace) -> dict:
