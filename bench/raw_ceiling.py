@@ -142,8 +142,9 @@ def replay(trace: Trace, url: str, card_nos: list[str], *, clients: int = 32, pr
 
 
 def statements_summary(trace: Trace) -> str:
-    """"INSERT | SELECT | UPDATE, INSERT, INSERT×2": the statements, a bar between round trips."""
+    """"INSERT ‖ SELECT ‖ UPDATE, INSERT, INSERT×2": the statements, a double bar between round trips
+    (not "|", which would split the markdown table's cell)."""
     statements = trace.statements
-    return " | ".join(", ".join(statements[i].sql.split()[0] + (f"×{len(statements[i].bindings)}"
+    return " ‖ ".join(", ".join(statements[i].sql.split()[0] + (f"×{len(statements[i].bindings)}"
                                                                  if statements[i].many else "") for i in group)
                       for group in round_trips(trace))

@@ -146,7 +146,7 @@ def run() -> list[dict]:
         "target": "≥ 0.25 × pgbench (goal 0.35) and ≥ 0.5 × raw"})
     rows.append({
         "name": "round trips to PostgreSQL per redemption (counted by a TCP relay; commit included)",
-        "figure": f"{trace.round_trips:.1f}: the pool's ping, then {summary} (BEGIN with the first, COMMIT with "
+        "figure": f"{trace.round_trips:.1f}: {summary} (BEGIN with the first, COMMIT with "
                   f"the last; {trace.statement_count} statements)",
         "baseline": f"pgbench tpcb-like {pgbench_baseline.ROUND_TRIPS}", "ratio": "—", "target": "≤ 4"})
     rows.append({
