@@ -25,6 +25,7 @@ from bench.support import (
     CARD_SECRET,
     QUICK,
     REDIS_URL,
+    CpuMeter,
     database_name,
     fresh_database,
     gunicorn,
@@ -156,19 +157,27 @@ def measure(entries: int) -> dict:
             cards_file.write("\n".join(counter.card_nos))
         env = {"BENCH_TOKEN": counter.token, "BENCH_STORE_ID": str(counter.store_id),
                "BENCH_SECRET": CARD_SECRET, "BENCH_CARDS": cards_file.name}
-        with gunicorn(url) as (base, _):
+        with gunicorn(url) as (base, pids):
             wrk(base + "/api/v1/merchant/redeem", connections=32, seconds=2,
                 script=os.path.join(HERE, "redeem.lua"), env=env)
-            runs = [wrk(base + "/api/v1/merchant/redeem", connections=32, seconds=SECONDS,
-                        script=os.path.join(HERE, "redeem.lua"), env=env) for _ in range(REDEEM_RUNS)]
+            # CPU per redemption varies far less between runs than a saturated closed loop's rate does.
+            with CpuMeter([database_name(url)], app_pids=pids) as meter:
+                runs = [wrk(base + "/api/v1/merchant/redeem", connections=32, seconds=SECONDS,
+                            script=os.path.join(HERE, "redeem.lua"), env=env) for _ in range(REDEEM_RUNS)]
+            cpu = meter.per(sum(run.requests_per_second for run in runs) * SECONDS)
         if any(run.non_2xx for run in runs):
             raise RuntimeError(f"{sum(run.non_2xx for run in runs)} redemptions failed")
         redeem = sorted(runs, key=lambda run: run.requests_per_second)[REDEEM_RUNS // 2]  # the median run
         cold_ms, warm_ms = _report(url, counter.merchant_id)
         ledger = require_clean_ledger(url)
         size_mb = _database_mb(url)
-    return {"entries": total, "load_s": load_seconds, "redeem": redeem, "report_cold_ms": cold_ms,
+    return {"entries": total, "load_s": load_seconds, "redeem": redeem, "cpu": cpu, "report_cold_ms": cold_ms,
             "report_ms": warm_ms, "ledger": ledger, "size_mb": size_mb}
+
+
+def _cpu_ms(result: dict) -> float:
+    """The app's and PostgreSQL's CPU per redemption together."""
+    return result["cpu"]["app"] + result["cpu"]["postgres"]
 
 
 def _database_mb(url: str) -> float:
@@ -189,13 +198,14 @@ def run() -> list[dict]:
             "name": f"data growth: {result['entries']:,} ledger entries ({result['size_mb']:,.0f} MB database, "
                     f"bulk-loaded in {result['load_s']:.0f} s)",
             "figure": f"redeem (median of {REDEEM_RUNS} runs) {redeem.requests_per_second:,.0f} req/s, "
-                      f"p99 {redeem.p99_ms:.1f} ms; summary report "
+                      f"p99 {redeem.p99_ms:.1f} ms, CPU per redemption app {result['cpu']['app']:.2f} ms + "
+                      f"PostgreSQL {result['cpu']['postgres']:.2f} ms; summary report "
                       f"{result['report_ms']:.0f} ms (first call {result['report_cold_ms']:,.0f} ms); verify-ledger "
                       f"{result['ledger'].seconds:.1f} s, peak {result['ledger'].peak_mb:.0f} MB",
             "baseline": f"{smallest['entries']:,} entries: {base.requests_per_second:,.0f} req/s, "
-                        f"p99 {base.p99_ms:.1f} ms",
+                        f"p99 {base.p99_ms:.1f} ms, CPU {_cpu_ms(smallest):.2f} ms",
             "ratio": f"throughput {redeem.requests_per_second / base.requests_per_second:.2f}, "
-                     f"p99 {redeem.p99_ms / base.p99_ms:.2f}",
+                     f"p99 {redeem.p99_ms / base.p99_ms:.2f}, CPU {_cpu_ms(result) / _cpu_ms(smallest):.2f}",
             "target": "throughput and p99 within 10%; report ≤ 300 ms and verify-ledger ≤ 60 s in ≤ 500 MB "
                       "at 10 M",
         })
