@@ -43,7 +43,7 @@ from server.ledger.models import Journal, JournalKind
 from server.webhooks.events import record_event
 from server.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from tests import factories
-from tests.faults.services import OwnRedis, OwnWorker, wait_for
+from tests.faults.services import OwnWorker, wait_for
 from tests.webhooks.support import create_webhook
 
 pytestmark = pytest.mark.postgres
@@ -53,14 +53,6 @@ DELIVERY_KILLS = 2
 EVENTS = 10
 #: More than one batch of expire_cards (500), so the killed run has flushed one.
 CARDS = 520
-
-
-@pytest.fixture
-def redis_server():
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture

@@ -15,17 +15,8 @@ import pytest
 from server import create_app
 from server.db import db
 from tests import factories
-from tests.faults.services import OwnRedis
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def redis_server():
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture

@@ -28,20 +28,12 @@ from server.crypto import encrypt
 from server.db import db
 from server.redemption.models import Redemption
 from tests import factories
-from tests.faults.services import ROOT, OwnGunicorn, OwnRedis, wait_for
+from tests.faults.services import ROOT, OwnGunicorn, wait_for
 
 pytestmark = pytest.mark.postgres
 
 OPENING_FEN = 1_000_000
 KILLS = 3
-
-
-@pytest.fixture
-def redis_server():
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture

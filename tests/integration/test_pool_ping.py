@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from server import create_app
+from server.config import database_uri
 from server.db import db
 
 pytestmark = pytest.mark.postgres
@@ -22,7 +23,7 @@ def _backend_pid(app) -> int:
 
 def _terminate(app_config, pid: int) -> None:
     """What a database restart or a firewall's idle timeout does to a pooled connection."""
-    engine = create_engine(create_app(app_config).config["SQLALCHEMY_DATABASE_URI"])
+    engine = create_engine(database_uri(app_config["DATABASE_URL"]))
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     engine.dispose()
